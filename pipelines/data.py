@@ -1,0 +1,224 @@
+"""The training data: emoji at 32x32 with their names, rebuilt from pinned npm packages.
+
+    python -m pipelines.data            # build (or reuse) data/emoji32/ and print a summary
+
+Sources (DESIGN.md §1): emoji-datasource for the list, emoji-datasource-twitter (Twemoji,
+CC-BY 4.0) and emoji-datasource-google (Noto Emoji, Apache 2.0) for the art, emojibase-data
+for the everyday CLDR names ("red heart", not "heavy black heart"). The packages are fetched
+with `npm pack` into a cache; nothing of the data is committed and a rebuild is idempotent.
+
+A user's own images: a folder with the images and a `metadata.jsonl`, one JSON object per
+line: {"file_name": "cat.png", "text": "a cat"} (the Hugging Face imagefolder format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import tarfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+PACKAGES = {
+    "meta": "emoji-datasource@16.0.0",
+    "twemoji": "emoji-datasource-twitter@16.0.0",
+    "noto": "emoji-datasource-google@16.0.0",
+    "names": "emojibase-data@17.0.0",
+}
+STYLES = {"twemoji": ("twitter", "twemoji style"), "noto": ("google", "noto style")}
+RESOLUTION = 32
+DEFAULT_DATA_DIR = Path(os.environ.get("DITLAB_DATA", Path(__file__).resolve().parent.parent / "data"))
+
+# Several wordings per image, so that free prompts ("an emoji of a cat face") land near the
+# training captions; the style is sometimes left out so that a bare name also works.
+TEMPLATES = [
+    "{name}",
+    "{name}, {style}",
+    "{name}, {style}",
+    "an emoji of {name}",
+    "an emoji of {name}, {style}",
+    "{name} emoji",
+    "{name} emoji, {style}",
+    "{style} {name}",
+]
+
+
+@dataclass
+class EmojiRecord:
+    name: str  # everyday name, skin tone included ("waving hand, dark skin tone")
+    style: str  # "twemoji style" / "noto style" ("" for a user's own images)
+    category: str
+    base_name: str  # name without skin tone
+
+
+def _pack(spec: str, cache: Path) -> Path:
+    """`npm pack` one pinned package into the cache (once) and return the tarball."""
+    name, version = spec.rsplit("@", 1)
+    target = cache / f"{name}-{version}.tgz"
+    if target.exists():
+        return target
+    if shutil.which("npm") is None:
+        raise RuntimeError(
+            "npm is needed to fetch the emoji packages (it downloads them from the npm registry). "
+            "Install Node.js/npm (e.g. `apt-get install npm`), or build the data on a machine that has it "
+            f"and copy {cache} here."
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["npm", "pack", spec, "--pack-destination", str(cache)], capture_output=True, text=True)
+    if result.returncode != 0 or not target.exists():
+        raise RuntimeError(f"`npm pack {spec}` failed:\n{result.stderr.strip()[-2000:]}")
+    return target
+
+
+def _read_json(tgz: Path, member: str):
+    with tarfile.open(tgz) as tar:
+        return json.load(tar.extractfile(member))
+
+
+def _cldr_names(names_tgz: Path) -> dict[str, str]:
+    """hexcode (without FE0F) -> everyday English label, skin-tone variants included."""
+    table = {}
+    for e in _read_json(names_tgz, "package/en/data.json"):
+        table[e["hexcode"].replace("-FE0F", "")] = e["label"]
+        for s in e.get("skins", []) or []:
+            table[s["hexcode"].replace("-FE0F", "")] = s["label"]
+    return table
+
+
+def _label(unified: str, fallback: str | None, cldr: dict[str, str]) -> str:
+    label = cldr.get(unified.upper().replace("-FE0F", "")) or (fallback or "").lower()
+    # "waving hand: dark skin tone" reads as a caption better with a comma
+    return " ".join(label.replace(":", ",").split())
+
+
+def _to_rgb32(png_bytes: bytes) -> np.ndarray:
+    im = Image.open(io.BytesIO(png_bytes)).convert("RGBA")
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    im = Image.alpha_composite(white, im).convert("RGB")
+    return np.asarray(im.resize((RESOLUTION, RESOLUTION), Image.LANCZOS), dtype=np.uint8)
+
+
+def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
+    """Build data_dir/emoji32/{images.npy, meta.json}; a second call reuses them."""
+    out = Path(data_dir) / "emoji32"
+    if (out / "images.npy").exists() and (out / "meta.json").exists() and not force:
+        return out
+    cache = Path(data_dir) / "npm-cache"
+    tgz = {k: _pack(v, cache) for k, v in PACKAGES.items()}
+    meta = _read_json(tgz["meta"], "package/emoji.json")
+    cldr = _cldr_names(tgz["names"])
+
+    # (image file, label, base label, category) for every emoji and skin-tone variant
+    entries = []
+    for e in sorted(meta, key=lambda e: e["sort_order"]):
+        if e["category"] == "Component":
+            continue
+        base = _label(e["unified"], e["name"], cldr)
+        entries.append((e["image"], base, base, e["category"], e))
+        for var in (e.get("skin_variations") or {}).values():
+            entries.append((var["image"], _label(var["unified"], None, cldr) or base, base, e["category"], var))
+
+    images, records = [], []
+    for style, (folder, style_text) in STYLES.items():
+        wanted = {f"package/img/{folder}/64/{img}": (lab, base, cat) for img, lab, base, cat, src in entries if src.get(f"has_img_{folder}")}
+        with tarfile.open(tgz[style]) as tar:
+            for member in tar:
+                if member.name in wanted:
+                    lab, base, cat = wanted[member.name]
+                    images.append(_to_rgb32(tar.extractfile(member).read()))
+                    records.append({"name": lab, "style": style_text, "category": cat, "base_name": base, "file": member.name})
+    order = sorted(range(len(records)), key=lambda i: (records[i]["style"], records[i]["file"]))
+    tmp = out.with_suffix(".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    np.save(tmp / "images.npy", np.stack([images[i] for i in order]))
+    (tmp / "meta.json").write_text(json.dumps([records[i] for i in order]))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)  # a crash mid-build never leaves a half-written dataset behind
+    return out
+
+
+class EmojiDataset:
+    """All images in RAM as one uint8 tensor (DESIGN.md: ~25 MB, no DataLoader workers)."""
+
+    def __init__(self, images: np.ndarray, records: list[EmojiRecord]) -> None:
+        if len(images) != len(records):
+            raise ValueError(f"{len(images)} images but {len(records)} captions")
+        self.images = images  # (N, H, W, 3) uint8
+        self.records = records
+
+    @classmethod
+    def load(cls, data_dir: Path | str = DEFAULT_DATA_DIR) -> "EmojiDataset":
+        data_dir = Path(data_dir)
+        if (data_dir / "metadata.jsonl").exists():
+            return cls.from_folder(data_dir)
+        out = build(data_dir)
+        records = [EmojiRecord(r["name"], r["style"], r["category"], r["base_name"]) for r in json.loads((out / "meta.json").read_text())]
+        return cls(np.load(out / "images.npy"), records)
+
+    @classmethod
+    def from_folder(cls, folder: Path | str, resolution: int = RESOLUTION) -> "EmojiDataset":
+        """A user's own images: folder/metadata.jsonl lines {"file_name": ..., "text": ...}."""
+        folder = Path(folder)
+        images, records = [], []
+        for n, line in enumerate((folder / "metadata.jsonl").read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                path, text = folder / item["file_name"], str(item["text"])
+            except (json.JSONDecodeError, KeyError) as e:
+                raise ValueError(f"metadata.jsonl line {n}: expected {{\"file_name\": ..., \"text\": ...}} ({e})") from e
+            im = Image.open(path).convert("RGBA")
+            im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im).convert("RGB")
+            side = min(im.size)  # centre crop to a square, then resize
+            left, top = (im.width - side) // 2, (im.height - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
+            images.append(np.asarray(im, dtype=np.uint8))
+            records.append(EmojiRecord(text.strip().lower(), "", "custom", text.strip().lower()))
+        if not images:
+            raise ValueError(f"{folder}/metadata.jsonl lists no images")
+        return cls(np.stack(images), records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def caption(self, i: int, rng: random.Random) -> str:
+        r = self.records[i]
+        if not r.style:
+            return r.name
+        return rng.choice(TEMPLATES).format(name=r.name, style=r.style)
+
+    def canonical_captions(self) -> list[str]:
+        return [r.name for r in self.records]
+
+    def summary(self) -> str:
+        styles = Counter(r.style or "custom" for r in self.records)
+        cats = Counter(r.category for r in self.records)
+        lines = [f"{len(self)} images at {self.images.shape[1]}x{self.images.shape[2]}, {len(set(r.name for r in self.records))} distinct names"]
+        lines += [f"  {s:>14}: {n}" for s, n in sorted(styles.items())]
+        lines += ["  by category:"] + [f"  {c:>22}: {n}" for c, n in cats.most_common()]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Build the emoji training set from the pinned npm packages.")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--force", action="store_true", help="rebuild even if the dataset exists")
+    args = parser.parse_args()
+    out = build(args.data_dir, force=args.force)
+    print(f"dataset in {out}")
+    print(EmojiDataset.load(args.data_dir).summary())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""Train the DiT with the rectified-flow objective (DESIGN.md §3).
+
+    python -m pipelines.train --max-minutes 120 --output weights/dit-emoji
+    accelerate launch -m pipelines.train --max-minutes 120      # same script, CPU or multi-GPU
+    python -m pipelines.train --resume --max-minutes 60          # continue the run in --run-dir
+
+Every `--checkpoint-minutes` it writes, into --run-dir: a resumable checkpoint
+(model, EMA, optimizer, step; safetensors + JSON), the EMA pipeline, and a fixed-seed
+sample grid PNG. At the end the EMA weights go to --output with save_pretrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from . import schedulers as flow
+from .data import DEFAULT_DATA_DIR, EmojiDataset
+from .hardware import best_autocast_dtype, set_threads
+from .text_encoder import encode_text, load_text_encoder
+from .transformer_dit import DiTTransformer
+
+GRID_PROMPTS = [
+    "grinning face", "red apple", "cat face", "pizza",
+    "red heart", "dog face", "rocket", "smiling face with sunglasses",
+]
+VAL_SIGMAS = (0.2, 0.5, 0.8)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train the DiT Lab model (rectified flow).")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="emoji cache dir, or a folder with metadata.jsonl")
+    p.add_argument("--run-dir", type=Path, default=Path("runs/dit-emoji"), help="checkpoints, grids and log")
+    p.add_argument("--output", type=Path, default=None, help="save_pretrained the EMA pipeline here at the end")
+    p.add_argument("--max-minutes", type=float, default=120.0, help="time budget of this invocation")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--warmup-steps", type=int, default=300)
+    p.add_argument("--cooldown-fraction", type=float, default=0.15, help="last fraction of the budget with linearly decaying lr")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--caption-dropout", type=float, default=0.1)
+    p.add_argument("--ema-max-decay", type=float, default=0.999)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
+    p.add_argument("--balance-variants", action=argparse.BooleanOptionalAction, default=True,
+                   help="sample each emoji equally often, however many skin-tone variants it has")
+    # model config
+    p.add_argument("--patch-size", type=int, default=4)
+    p.add_argument("--hidden-size", type=int, default=256)
+    p.add_argument("--depth", type=int, default=8)
+    p.add_argument("--num-heads", type=int, default=4)
+    p.add_argument("--grid-steps", type=int, default=20)
+    return p.parse_args(argv)
+
+
+class EMA:
+    """Exponential moving average with DESIGN.md's warm-up: decay = min(max, 1 - (step+1)^(-2/3)).
+    A fixed 0.9999 would average over more steps than a whole CPU run has."""
+
+    def __init__(self, model: torch.nn.Module, max_decay: float) -> None:
+        self.max_decay = max_decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        decay = min(self.max_decay, 1.0 - (step + 1) ** (-2.0 / 3.0))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v.float(), 1.0 - decay)
+
+    def copy_to(self, model: torch.nn.Module) -> None:
+        model.load_state_dict(self.shadow)
+
+
+def lr_at(step: int, elapsed_frac: float, args: argparse.Namespace, first_step: int = 0) -> float:
+    """Warm-up, constant, then a linear cool-down over the last part of the budget.
+    A resumed run warms up again from its first step: the checkpoint may have been cooled."""
+    warm = min(1.0, (step - first_step + 1) / max(1, args.warmup_steps))
+    cool_start = 1.0 - args.cooldown_fraction
+    cool = 1.0 if elapsed_frac < cool_start else max(0.02, (1.0 - elapsed_frac) / max(args.cooldown_fraction, 1e-8))
+    return args.lr * warm * cool
+
+
+class CaptionBank:
+    """Every caption the templates can produce, encoded once by the frozen text encoder."""
+
+    def __init__(self, dataset: EmojiDataset, tokenizer, text_encoder, cache: Path | None) -> None:
+        from .data import TEMPLATES
+
+        captions = {""}
+        for r in dataset.records:
+            if r.style:
+                captions.update(t.format(name=r.name, style=r.style) for t in TEMPLATES)
+            else:
+                captions.add(r.name)
+        self.captions = sorted(captions)
+        self.index = {c: i for i, c in enumerate(self.captions)}
+        key = hashlib.sha1("\n".join(self.captions).encode()).hexdigest()[:12]
+        path = cache / f"text-{key}.safetensors" if cache else None
+        if path and path.exists():
+            t = load_file(path)
+        else:
+            states, masks = [], []
+            for i in tqdm(range(0, len(self.captions), 512), desc="encoding captions", leave=False):
+                e = encode_text(tokenizer, text_encoder, self.captions[i : i + 512])
+                states.append(e.hidden_states.half())
+                masks.append(e.attention_mask.to(torch.uint8))
+            t = {"states": torch.cat(states), "masks": torch.cat(masks)}
+            if path:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_file(t, path)
+        self.states, self.masks = t["states"], t["masks"]
+
+    def lookup(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.tensor([self.index[c] for c in captions])
+        return self.states[idx].float(), self.masks[idx].float()
+
+
+def sample_weights(dataset: EmojiDataset, balance: bool) -> np.ndarray:
+    if not balance:
+        return np.full(len(dataset), 1.0 / len(dataset))
+    from collections import Counter
+
+    counts = Counter((r.base_name, r.style) for r in dataset.records)
+    w = np.array([1.0 / counts[(r.base_name, r.style)] for r in dataset.records])
+    return w / w.sum()
+
+
+def save_checkpoint(run_dir: Path, model, ema: EMA, opt, step: int, images_seen: int, minutes: float, config: dict) -> None:
+    tensors = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"ema.{k}": v.contiguous() for k, v in ema.shadow.items()})
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if torch.is_tensor(v):
+                    tensors[f"opt.{names[id(p)]}.{k}"] = v.contiguous().float()
+    tmp = run_dir / "checkpoint.tmp.safetensors"
+    save_file(tensors, tmp)
+    os.replace(tmp, run_dir / "checkpoint.safetensors")  # never a half-written checkpoint
+    (run_dir / "checkpoint.json").write_text(json.dumps({"step": step, "images_seen": images_seen, "train_minutes": minutes, "config": config}, indent=1))
+
+
+def load_checkpoint(run_dir: Path, model, ema: EMA, opt) -> dict:
+    t = load_file(run_dir / "checkpoint.safetensors")
+    model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
+    ema.shadow = {k[4:]: v.float() for k, v in t.items() if k.startswith("ema.")}
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        state = {k.split(".")[-1]: t[k] for k in (f"opt.{name}.exp_avg", f"opt.{name}.exp_avg_sq", f"opt.{name}.step") if k in t}
+        if state:
+            opt.state[p] = state
+    return json.loads((run_dir / "checkpoint.json").read_text())
+
+
+@torch.no_grad()
+def validation_loss(model, x0: torch.Tensor, states, masks, noise: torch.Tensor, autocast) -> dict[str, float]:
+    """Loss at fixed sigmas with fixed noise: comparable across runs and configs."""
+    model.eval()
+    out = {}
+    for s in VAL_SIGMAS:
+        sigma = torch.full((x0.shape[0],), s)
+        xt = flow.add_noise(x0, noise, sigma)
+        with autocast():
+            v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample.float()
+        out[f"val_loss@{s}"] = F.mse_loss(v, flow.flow_target(x0, noise)).item()
+    model.train()
+    return out
+
+
+def write_grid(pipe_cls, model, path: Path, steps: int) -> None:
+    from .image_utils import unit_to_output
+    from PIL import Image
+
+    model.eval()
+    pipe = pipe_cls(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER))
+    pipe.set_progress_bar_config(disable=True)
+    prompts = [f"{p}, {s}" for s in ("twemoji style", "noto style") for p in GRID_PROMPTS]
+    gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
+    imgs = pipe(prompts, num_inference_steps=steps, guidance_scale=3.0, generator=gens, output_type="np").images
+    rows = [np.concatenate(list(imgs[r * 8 : (r + 1) * 8]), axis=1) for r in range(2)]
+    grid = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
+    Image.fromarray(grid).resize((grid.shape[1] * 4, grid.shape[0] * 4), Image.NEAREST).save(path)
+    model.train()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from accelerate import Accelerator
+
+    from .pipeline_dit import DiTText2ImagePipeline
+
+    args = parse_args(argv)
+    if not torch.cuda.is_available():
+        set_threads()
+    precision = args.precision
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    if precision == "auto":
+        precision = "bf16" if best_autocast_dtype(device_type) == torch.bfloat16 else "fp32"
+    accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no", cpu=device_type == "cpu")
+    is_main = accelerator.is_main_process
+    torch.manual_seed(args.seed + accelerator.process_index)
+    rng = np.random.default_rng(args.seed + accelerator.process_index)
+    pyrng = random.Random(args.seed + accelerator.process_index)
+
+    dataset = EmojiDataset.load(args.data_dir)
+    tok, enc = load_text_encoder()
+    bank = CaptionBank(dataset, tok, enc, Path(args.data_dir) / "text-cache")
+    del tok, enc
+    images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, H, W)
+    weights = sample_weights(dataset, args.balance_variants)
+
+    config = dict(sample_size=images.shape[-1], in_channels=3, patch_size=args.patch_size, hidden_size=args.hidden_size,
+                  depth=args.depth, num_heads=args.num_heads)
+    model = DiTTransformer(**config)
+    ema = EMA(model, args.ema_max_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    step, images_seen, prior_minutes = 0, 0, 0.0
+    if args.resume and (args.run_dir / "checkpoint.safetensors").exists():
+        info = load_checkpoint(args.run_dir, model, ema, opt)
+        if info["config"] != config:
+            raise SystemExit(f"--resume: the checkpoint's model config {info['config']} differs from the arguments {config}.")
+        step, images_seen, prior_minutes = info["step"], info["images_seen"], info["train_minutes"]
+        if is_main:
+            print(f"resumed at step {step} ({images_seen} images seen, {prior_minutes:.1f} min trained)")
+    first_step = step
+    model, opt = accelerator.prepare(model, opt)
+    raw = accelerator.unwrap_model(model)
+
+    # fixed validation batch: 256 images, fixed captions (canonical names) and noise
+    g = torch.Generator().manual_seed(1234)
+    val_idx = torch.randperm(len(dataset), generator=g)[:256]
+    val_x0 = images[val_idx].float() / 127.5 - 1.0
+    val_states, val_masks = bank.lookup([dataset.caption(int(i), random.Random(int(i))) for i in val_idx])
+    val_noise = torch.randn(val_x0.shape, generator=g)
+
+    log_path = args.run_dir / "log.jsonl"
+    if is_main:
+        n_params = sum(p.numel() for p in raw.parameters())
+        print(f"{len(dataset)} images, {len(bank.captions)} captions, {n_params / 1e6:.2f}M params, precision {precision}, "
+              f"{torch.get_num_threads()} threads, device {accelerator.device}")
+    start = time.time()
+    budget = args.max_minutes * 60
+    last_ckpt = time.time()
+    ckpt_every = args.checkpoint_minutes * 60
+    bar = tqdm(total=int(budget), disable=not is_main, unit="s", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+    ema_loss, window_t, window_n = None, time.time(), 0
+    local_bs = args.batch_size // accelerator.num_processes
+
+    def checkpoint(final: bool = False) -> None:
+        minutes = prior_minutes + (time.time() - start) / 60
+        if not is_main:
+            return
+        save_checkpoint(args.run_dir, raw, ema, opt, step, images_seen, minutes, config)
+        ema_model = DiTTransformer(**config)
+        ema.copy_to(ema_model)
+        write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{step:07d}.png", args.grid_steps)
+        val_model = DiTTransformer(**config)
+        ema.copy_to(val_model)
+        val = validation_loss(val_model, val_x0, val_states, val_masks, val_noise, accelerator.autocast)
+        rec = {"step": step, "images_seen": images_seen, "train_minutes": round(minutes, 2), **val}
+        with open(log_path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        tqdm.write(json.dumps(rec))
+        if final and args.output:
+            pipe = DiTText2ImagePipeline(transformer=ema_model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER))
+            pipe.save_pretrained(args.output)
+            tqdm.write(f"saved EMA pipeline to {args.output}")
+        ema_model.save_pretrained(args.run_dir / "ema")
+
+    model.train()
+    while True:
+        elapsed = time.time() - start
+        if elapsed >= budget or (args.max_steps is not None and step >= args.max_steps):
+            break
+        frac = elapsed / budget if args.max_steps is None else max(elapsed / budget, step / args.max_steps)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, frac, args, first_step)
+        idx = rng.choice(len(dataset), size=local_bs, p=weights)
+        x0 = (images[idx].float() / 127.5 - 1.0).to(accelerator.device)
+        caps = ["" if pyrng.random() < args.caption_dropout else dataset.caption(int(i), pyrng) for i in idx]
+        states, masks = (t.to(accelerator.device) for t in bank.lookup(caps))
+        noise = torch.randn_like(x0)
+        sigma = flow.sample_training_sigmas(local_bs, device=x0.device)
+        xt = flow.add_noise(x0, noise, sigma)
+        with accelerator.autocast():
+            v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample
+        loss = F.mse_loss(v.float(), flow.flow_target(x0, noise))
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema.update(raw, step)
+        step += 1
+        images_seen += args.batch_size
+        window_n += args.batch_size
+        ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
+        if step % 10 == 0 and is_main:
+            now = time.time()
+            bar.n = int(min(now - start, budget))
+            bar.set_postfix_str(f"step {step} loss {ema_loss:.4f} {window_n / (now - window_t):.1f} img/s lr {opt.param_groups[0]['lr']:.2e}")
+            bar.refresh()
+            window_t, window_n = now, 0
+            if now - last_ckpt >= ckpt_every:
+                checkpoint()
+                last_ckpt = time.time()
+                window_t = last_ckpt
+    bar.close()
+    accelerator.wait_for_everyone()
+    checkpoint(final=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a hub
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+
+TINY = dict(sample_size=32, patch_size=4, hidden_size=32, depth=2, num_heads=2)
+
+
+@pytest.fixture(scope="session")
+def text_pair():
+    from pipelines.text_encoder import load_text_encoder
+
+    return load_text_encoder()
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer():
+    from pipelines import DiTTransformer
+
+    torch.manual_seed(0)
+    model = DiTTransformer(**TINY).eval()
+    # random, non-zero weights everywhere: a zero-initialised model would hide bugs
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
+
+
+@pytest.fixture()
+def make_pipe(tiny_transformer, text_pair):
+    from pipelines import make_scheduler
+
+    def _make(cls=None, sampler: str = "euler"):
+        from pipelines import DiTText2ImagePipeline
+
+        cls = cls or DiTText2ImagePipeline
+        pipe = cls(transformer=tiny_transformer, scheduler=make_scheduler(sampler), tokenizer=text_pair[0], text_encoder=text_pair[1])
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    return _make
