@@ -1,0 +1,175 @@
+"""Turning tensors into what a learner looks at: upscaled PNGs, strips, plots, the model
+diagram, heatmaps, GIF/MP4. The app calls these; it does no tensor maths of its own."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import torch
+
+DISPLAY_SCALE = 8  # 32 px -> 256 px, nearest-neighbour so each model pixel stays a crisp square
+
+
+def to_uint8(x: torch.Tensor | np.ndarray, model_space: bool = True) -> np.ndarray:
+    """(3, H, W) or (H, W, 3) tensor -> (H, W, 3) uint8. Model space [-1, 1] unless told [0, 1]."""
+    t = torch.as_tensor(x).detach().float().cpu()
+    if t.ndim == 4:
+        t = t[0]
+    if t.shape[0] == 3 and t.ndim == 3:
+        t = t.permute(1, 2, 0)
+    if model_space:
+        t = (t + 1) / 2
+    return (t.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+
+
+def upscale(arr: np.ndarray | PIL.Image.Image, scale: int = DISPLAY_SCALE) -> PIL.Image.Image:
+    im = arr if isinstance(arr, PIL.Image.Image) else PIL.Image.fromarray(arr)
+    return im.resize((im.width * scale, im.height * scale), PIL.Image.NEAREST)
+
+
+def hstack(images: list[np.ndarray], gap: int = 2, fill: int = 255) -> np.ndarray:
+    h = max(i.shape[0] for i in images)
+    parts = []
+    for k, im in enumerate(images):
+        parts.append(im)
+        if k < len(images) - 1:
+            parts.append(np.full((h, gap, 3), fill, np.uint8))
+    return np.concatenate(parts, axis=1)
+
+
+def difference_map(a01: np.ndarray, b01: np.ndarray, mask: np.ndarray, gain: float = 4.0) -> np.ndarray:
+    """|a - b| amplified, in red, over a grey copy of b; the mask's border drawn in blue.
+    Outside the mask an exact match shows as plain grey."""
+    diff = np.abs(a01.astype(np.float32) - b01.astype(np.float32)).max(-1)
+    grey = b01.astype(np.float32).mean(-1, keepdims=True).repeat(3, -1) * 0.5 + 0.25
+    out = grey.copy()
+    d = np.clip(diff * gain, 0, 1)[..., None]
+    out = out * (1 - d) + np.array([1.0, 0.0, 0.0]) * d
+    m = mask.astype(bool)
+    edge = m & ~(np.roll(m, 1, 0) & np.roll(m, -1, 0) & np.roll(m, 1, 1) & np.roll(m, -1, 1))
+    out[edge] = [0.1, 0.3, 1.0]
+    return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
+
+
+def heatmap_overlay(image01: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+    """heat (h, w) in any range -> jet-like colours over the image, at the image's size."""
+    from matplotlib import colormaps
+
+    h = heat.astype(np.float32)
+    h = (h - h.min()) / max(h.max() - h.min(), 1e-8)
+    size = image01.shape[0]
+    h_up = np.asarray(PIL.Image.fromarray((h * 255).astype(np.uint8)).resize((size, size), PIL.Image.BILINEAR), np.float32) / 255
+    colour = colormaps["inferno"](h_up)[..., :3]
+    return (np.clip((1 - alpha) * image01 + alpha * colour, 0, 1) * 255).round().astype(np.uint8)
+
+
+def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):
+    """sigma (noise) and 1 - sigma (signal) against the sampler's steps, with the training
+    distribution of sigma (logit-normal) on the side, and the current step marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.5, 2.8), gridspec_kw={"width_ratios": [3, 1]})
+    steps = np.arange(len(sigmas))
+    s = np.asarray(sigmas)
+    ax.plot(steps, s, "o-", ms=3, color="#d62728", label="σ (noise weight)")
+    ax.plot(steps, 1 - s, "o-", ms=3, color="#1f77b4", label="1 − σ (signal weight)")
+    if current is not None:
+        ax.axvline(current, color="k", lw=1, ls="--")
+        ax.plot([current], [s[current]], "o", ms=9, color="k", zorder=5)
+    if current_sigma is not None and current is None:
+        ax.axhline(current_sigma, color="k", lw=1, ls="--")
+        k = int(np.argmin(np.abs(s - current_sigma)))
+        ax.plot([k], [current_sigma], "o", ms=9, color="k", zorder=5)
+    ax.set_xlabel("reverse step (noise → data)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="center right")
+    ax.grid(alpha=0.3)
+    grid = np.linspace(0.001, 0.999, 400)
+    logit = np.log(grid / (1 - grid))
+    dens = np.exp(-(logit**2) / 2) / np.sqrt(2 * np.pi) / (grid * (1 - grid))
+    ax2.plot(dens, grid, color="#555")
+    ax2.fill_betweenx(grid, 0, dens, alpha=0.2, color="#555")
+    ax2.set_title("σ seen in training", fontsize=10)
+    ax2.set_ylim(-0.03, 1.03)
+    ax2.set_xticks([])
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
+    """The shipped DiT drawn with its real sizes: patches -> blocks (with long skips) -> pixels."""
+    s, p, d, depth, heads = (config[k] for k in ("sample_size", "patch_size", "hidden_size", "depth", "num_heads"))
+    c, t = config["in_channels"], (config["sample_size"] // config["patch_size"]) ** 2
+    L, td = config.get("max_text_length", 16), config["text_dim"]
+
+    def box(x, y, w, h, text, fill, sub=""):
+        sub_el = f'<text x="{x + w / 2}" y="{y + h / 2 + 15}" font-size="10" text-anchor="middle" fill="#333">{html.escape(sub)}</text>' if sub else ""
+        return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" stroke="#333"/>'
+                f'<text x="{x + w / 2}" y="{y + h / 2 + (0 if sub else 4)}" font-size="12" text-anchor="middle" font-weight="600">{html.escape(text)}</text>{sub_el}')
+
+    els = []
+    y0, bw = 20, 150
+    xs = [10 + i * 165 for i in range(6)]
+    els.append(box(xs[0], y0, bw, 56, f"x_t: {s}×{s}×{c}", "#fde2e2", "noisy image"))
+    els.append(box(xs[1], y0, bw, 56, f"patchify {p}×{p}", "#fff2cc", f"{t} tokens × {d} + positions"))
+    block_w = (xs[4] - xs[2] + bw) / depth
+    for i in range(depth):
+        bx = xs[2] + i * block_w
+        els.append(box(bx + 2, y0, block_w - 6, 56, f"B{i + 1}", "#d9ead3"))
+    half = depth // 2
+    if config.get("long_skip"):
+        for i in range(half):
+            a = xs[2] + i * block_w + block_w / 2
+            b = xs[2] + (depth - 1 - i) * block_w + block_w / 2
+            els.append(f'<path d="M{a},{y0} C{a},{y0 - 14 - 3 * i} {b},{y0 - 14 - 3 * i} {b},{y0}" fill="none" stroke="#6aa84f" stroke-width="1.5"/>')
+    els.append(box(xs[5], y0, bw, 56, "unpatchify + 3×3 conv", "#fff2cc", f"→ v: {s}×{s}×{c}"))
+    for a, b in ((xs[0] + bw, xs[1]), (xs[1] + bw, xs[2])):
+        els.append(f'<line x1="{a}" y1="{y0 + 28}" x2="{b}" y2="{y0 + 28}" stroke="#333" marker-end="url(#arr)"/>')
+    els.append(f'<line x1="{xs[4] + bw}" y1="{y0 + 28}" x2="{xs[5]}" y2="{y0 + 28}" stroke="#333" marker-end="url(#arr)"/>')
+    y1 = y0 + 100
+    els.append(box(xs[0], y1, bw, 56, "prompt → MiniLM (frozen)", "#cfe2f3", f"{L} tokens × {td}"))
+    els.append(box(xs[1], y1, bw, 56, "caption projection", "#cfe2f3", f"{L} × {d} → cross-attention"))
+    els.append(box(xs[2], y1, bw, 56, "pooled text + t embedding", "#ead1dc", f"{d} → adaLN-Zero (6×{d})"))
+    els.append(f'<line x1="{xs[0] + bw}" y1="{y1 + 28}" x2="{xs[1]}" y2="{y1 + 28}" stroke="#333" marker-end="url(#arr)"/>')
+    els.append(f'<line x1="{xs[1] + bw / 2}" y1="{y1}" x2="{xs[3]}" y2="{y0 + 58}" stroke="#3d85c6" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
+    els.append(f'<line x1="{xs[2] + bw / 2}" y1="{y1}" x2="{xs[2] + bw / 2}" y2="{y0 + 58}" stroke="#a64d79" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
+    legend = (f"{depth} DiT blocks, width {d}, {heads} heads; each: adaLN-Zero self-attention → cross-attention to the "
+              f"{L} text tokens → adaLN-Zero MLP (×{4}). Green arcs: U-ViT long skips.")
+    counts = " · ".join(f"{k}: {v / 1e6:.2f}M" for k, v in param_counts.items())
+    els.append(f'<text x="10" y="{y1 + 82}" font-size="11">{html.escape(legend)}</text>')
+    els.append(f'<text x="10" y="{y1 + 100}" font-size="11" fill="#444">Parameters — {html.escape(counts)}</text>')
+    return (f'<svg viewBox="0 0 1000 {y1 + 110}" xmlns="http://www.w3.org/2000/svg" style="width:100%;max-width:1000px;font-family:sans-serif">'
+            '<defs><marker id="arr" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>'
+            + "".join(els) + "</svg>")
+
+
+def write_gif(frames: list[np.ndarray], path: Path | str, fps: float = 6.0, hold_last: int = 4) -> Path:
+    """Looping GIF; the last frame stays `hold_last` frames long so the result can be seen."""
+    ims = [PIL.Image.fromarray(f) for f in frames]
+    durations = [int(1000 / fps)] * (len(ims) - 1) + [int(1000 / fps) * (1 + hold_last)]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, disposal=2)
+    return Path(path)
+
+
+def write_mp4(frames: list[np.ndarray], path: Path | str, fps: float = 6.0, hold_last: int = 4) -> Path:
+    """H.264, yuv420p (plays everywhere), sizes padded to even numbers as yuv420p needs."""
+    import imageio.v2 as imageio
+
+    frames = list(frames) + [frames[-1]] * hold_last
+    h, w = frames[0].shape[:2]
+    ph, pw = h + h % 2, w + w % 2
+    with imageio.get_writer(path, fps=fps, codec="libx264", pixelformat="yuv420p", macro_block_size=1,
+                            ffmpeg_params=["-crf", "18"]) as writer:
+        for f in frames:
+            if (ph, pw) != (h, w):
+                f = np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), constant_values=255)
+            writer.append_data(f)
+    return Path(path)

@@ -1,0 +1,29 @@
+"""Write the app's example images (assets/examples/*.png) from the built emoji data.
+
+    python -m pipelines.data && python scripts/make_examples.py
+
+Noto Emoji art (Apache 2.0), 32x32 as the model sees it: a handful of files, not a dataset.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pipelines.data import EmojiDataset
+
+NAMES = ["grinning face", "red apple", "cat face", "pizza", "red heart", "rocket"]
+
+
+def main() -> None:
+    ds = EmojiDataset.load()
+    out = Path(__file__).resolve().parent.parent / "assets" / "examples"
+    out.mkdir(parents=True, exist_ok=True)
+    for k, name in enumerate(NAMES):
+        i = next(i for i, r in enumerate(ds.records) if r.name == name and r.style == "noto style")
+        Image.fromarray(np.asarray(ds.images[i])).save(out / f"{k}_{name.replace(' ', '_')}.png")
+    print(f"wrote {len(NAMES)} examples to {out}")
+
+
+if __name__ == "__main__":
+    main()
