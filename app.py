@@ -169,10 +169,16 @@ def trace_step(frames, k):
     return v["forward"], v["x_t"], v["x0_pred"], v["noise_pred"], _guidance_panel(v), v["equations"], v["plot"]
 
 
+def toggle_play(playing):
+    return not playing, gr.Timer(active=not playing)
+
+
 def tick(frames, k, playing):
+    """Advance the slider one step (wrapping to the start) and show that step."""
     if frames is None or not playing:
-        return gr.skip()
-    return (int(k) + 1) % (len(frames) + 1)
+        return [gr.skip()] * 8
+    k = (int(k) + 1) % (len(frames) + 1)
+    return [k, *trace_step(frames, k)]
 
 
 def export(frames, fmt):
@@ -227,8 +233,9 @@ def build() -> gr.Blocks:
                               concurrency_id=MODEL, concurrency_limit=1)
                 prompt.submit(generate, [prompt, negative, seed, randomize, steps, guidance, sampler, n_images],
                               [gallery, live, seed_used, status, gen_frames, gen_slider], api_name=False, concurrency_id=MODEL)
+                ev.then(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
                 stop.click(None, cancels=[ev])
-                gen_slider.change(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
+                gen_slider.input(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
                 gr.Examples(
                     [["grinning face", 0], ["red apple", 1], ["cat face, noto style", 2], ["rocket, twemoji style", 3], ["red heart", 4]],
                     [prompt, seed],
@@ -242,8 +249,8 @@ def build() -> gr.Blocks:
                     with gr.Column():
                         editor = gr.ImageEditor(
                             value=EXAMPLES[0] if EXAMPLES else None, type="numpy", image_mode="RGBA", label="Image + mask",
-                            brush=gr.Brush(default_size=24, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
-                            eraser=gr.Eraser(default_size=24), transforms=(), layers=False, canvas_size=(256, 256), height=360,
+                            brush=gr.Brush(default_size=4, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
+                            eraser=gr.Eraser(default_size=4), transforms=(), layers=False, canvas_size=(256, 256), height=360,
                             sources=("upload", "clipboard"), elem_id="inpaint-editor", format="png",
                         )
                         if EXAMPLES:
@@ -275,8 +282,9 @@ def build() -> gr.Blocks:
                     ipc = gr.Image(label="merged: next x_t", format="png", height=200)
                 ip_ev = ip_go.click(inpaint, [editor, ip_prompt, ip_strength, ip_steps, ip_guid, ip_jl, ip_jn, ip_seed],
                                     [ip_result, ip_live, ip_diff, ip_status, ip_frames, ip_slider], api_name="inpaint", concurrency_id=MODEL)
+                ip_ev.then(inpaint_scrub, [ip_frames, ip_slider], [ipa, ipb, ipc], api_name=False, show_progress="hidden")
                 ip_stop.click(None, cancels=[ip_ev])
-                ip_slider.change(inpaint_scrub, [ip_frames, ip_slider], [ipa, ipb, ipc], api_name=False, show_progress="hidden")
+                ip_slider.input(inpaint_scrub, [ip_frames, ip_slider], [ipa, ipb, ipc], api_name=False, show_progress="hidden")
 
             # ---------------------------------------------------------- Denoise
             with gr.Tab("3 · Denoise", id="denoise"):
@@ -321,7 +329,7 @@ def build() -> gr.Blocks:
                     tr_slider = gr.Slider(0, 20, 0, step=1, label="Step", interactive=False, elem_id="trace-slider", info="Left: noise. Right: data.")
                     play = gr.Button("▶ Play / ⏸ Pause", scale=0)
                 playing = gr.State(False)
-                timer = gr.Timer(0.5, active=True)
+                timer = gr.Timer(0.5, active=False)  # ticks only while playing: no polling otherwise
                 with gr.Row():
                     t_fwd = gr.Image(label="forward x_t (formula)", format="png", height=180)
                     t_xt = gr.Image(label="reverse x_t (model)", format="png", height=180)
@@ -337,9 +345,10 @@ def build() -> gr.Blocks:
                     ex_file = gr.File(label="Animation", elem_id="export-file")
                 tr_go.click(run_trace, [tr_prompt, tr_image, tr_steps, tr_guid, tr_seed],
                             [tr_frames, tr_status, tr_slider, t_fwd, t_xt, t_x0, t_eps, t_guid, t_eq, t_plot], api_name="trace", concurrency_id=MODEL)
-                tr_slider.change(trace_step, [tr_frames, tr_slider], [t_fwd, t_xt, t_x0, t_eps, t_guid, t_eq, t_plot], api_name=False, show_progress="hidden")
-                play.click(lambda p: not p, playing, playing, api_name=False)
-                timer.tick(tick, [tr_frames, tr_slider, playing], tr_slider, api_name=False, show_progress="hidden")
+                step_panels = [t_fwd, t_xt, t_x0, t_eps, t_guid, t_eq, t_plot]
+                tr_slider.input(trace_step, [tr_frames, tr_slider], step_panels, api_name=False, show_progress="hidden")
+                play.click(toggle_play, playing, [playing, timer], api_name=False)
+                timer.tick(tick, [tr_frames, tr_slider, playing], [tr_slider, *step_panels], api_name=False, show_progress="hidden")
                 ex_go.click(export, [tr_frames, fmt], ex_file, api_name="export")
 
             # ---------------------------------------------------------- How it works

@@ -108,11 +108,28 @@ def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE
     return metrics, gen, captions
 
 
+def grid_array(images01: torch.Tensor, cols: int = 8) -> np.ndarray:
+    """(N, 3, H, W) in [0, 1] -> one uint8 image, `cols` per row, at native resolution."""
+    arr = (images01.permute(0, 2, 3, 1).float().numpy() * 255).round().astype(np.uint8)
+    return np.concatenate([np.concatenate(list(arr[r : r + cols]), axis=1) for r in range(0, len(arr), cols)], axis=0)
+
+
 def save_grid(images01: torch.Tensor, path: Path, cols: int = 8, scale: int = 4) -> None:
-    arr = (images01.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-    rows = [np.concatenate(list(arr[r : r + cols]), axis=1) for r in range(0, len(arr) - len(arr) % cols or cols, cols)]
-    grid = np.concatenate(rows, axis=0)
+    grid = grid_array(images01, cols)
     Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(path)
+
+
+@torch.no_grad()
+def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidance: float = 3.0) -> torch.Tensor:
+    """The fixed-seed sample grid: prompt i with seed i, Euler, in the pipeline's precision."""
+    from .schedulers import make_scheduler
+
+    scheduler, pipe.scheduler = pipe.scheduler, make_scheduler("euler")
+    try:
+        gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
+        return pipe(list(prompts), num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt").images
+    finally:
+        pipe.scheduler = scheduler
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     ds = EmojiDataset.load(args.data_dir)
     metrics, gen, captions = evaluate(pipe, ds, args.judge, args.images_per_caption, args.steps, args.guidance_scale)
     save_grid(gen[: len(captions)], args.grid or args.weights / "eval_grid.png")
+    save_grid(prompt_grid(pipe), args.weights / "grid.png")  # the quality gate compares against this
     print(json.dumps(metrics, indent=1))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))

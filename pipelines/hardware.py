@@ -37,10 +37,13 @@ def autocast_context(device: torch.device | str, dtype: torch.dtype | None):
 
 
 def set_threads() -> int:
-    """One intra-op thread per available core (sched_getaffinity honours container limits)."""
+    """One intra-op thread per available core (sched_getaffinity honours container limits),
+    unless DITLAB_THREADS says otherwise: two jobs that each take every core oversubscribe
+    them, and OpenMP's spinning threads then make both several times slower."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
+    n = int(os.environ.get("DITLAB_THREADS", n))
     torch.set_num_threads(n)
     return n

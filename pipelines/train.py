@@ -32,10 +32,6 @@ from .hardware import best_autocast_dtype, set_threads
 from .text_encoder import encode_text, load_text_encoder
 from .transformer_dit import DiTTransformer
 
-GRID_PROMPTS = [
-    "grinning face", "red apple", "cat face", "pizza",
-    "red heart", "dog face", "rocket", "smiling face with sunglasses",
-]
 VAL_SIGMAS = (0.2, 0.5, 0.8)
 
 
@@ -168,6 +164,16 @@ def load_checkpoint(run_dir: Path, model, ema: EMA, opt) -> dict:
     return json.loads((run_dir / "checkpoint.json").read_text())
 
 
+def flow_matching_loss(model, x0: torch.Tensor, states: torch.Tensor, masks: torch.Tensor, autocast) -> torch.Tensor:
+    """The rectified-flow objective: ||v_theta(x_t, sigma, text) - (eps - x0)||^2, sigma ~ logit-normal."""
+    noise = torch.randn_like(x0)
+    sigma = flow.sample_training_sigmas(x0.shape[0], device=x0.device)
+    xt = flow.add_noise(x0, noise, sigma)
+    with autocast():
+        v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample
+    return F.mse_loss(v.float(), flow.flow_target(x0, noise))
+
+
 @torch.no_grad()
 def validation_loss(model, x0: torch.Tensor, states, masks, noise: torch.Tensor, autocast) -> dict[str, float]:
     """Loss at fixed sigmas with fixed noise: comparable across runs and configs."""
@@ -184,18 +190,14 @@ def validation_loss(model, x0: torch.Tensor, states, masks, noise: torch.Tensor,
 
 
 def write_grid(pipe_cls, model, path: Path, steps: int) -> None:
-    from .image_utils import unit_to_output
-    from PIL import Image
+    """Fixed-seed samples of the grid prompts in both styles, for people to look at."""
+    from .evaluate import GRID_PROMPTS, prompt_grid, save_grid
 
     model.eval()
     pipe = pipe_cls(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER))
     pipe.set_progress_bar_config(disable=True)
     prompts = [f"{p}, {s}" for s in ("twemoji style", "noto style") for p in GRID_PROMPTS]
-    gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
-    imgs = pipe(prompts, num_inference_steps=steps, guidance_scale=3.0, generator=gens, output_type="np").images
-    rows = [np.concatenate(list(imgs[r * 8 : (r + 1) * 8]), axis=1) for r in range(2)]
-    grid = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
-    Image.fromarray(grid).resize((grid.shape[1] * 4, grid.shape[0] * 4), Image.NEAREST).save(path)
+    save_grid(prompt_grid(pipe, prompts, steps), path)
     model.train()
 
 
@@ -295,12 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         x0 = (images[idx].float() / 127.5 - 1.0).to(accelerator.device)
         caps = ["" if pyrng.random() < args.caption_dropout else dataset.caption(int(i), pyrng) for i in idx]
         states, masks = (t.to(accelerator.device) for t in bank.lookup(caps))
-        noise = torch.randn_like(x0)
-        sigma = flow.sample_training_sigmas(local_bs, device=x0.device)
-        xt = flow.add_noise(x0, noise, sigma)
-        with accelerator.autocast():
-            v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample
-        loss = F.mse_loss(v.float(), flow.flow_target(x0, noise))
+        loss = flow_matching_loss(model, x0, states, masks, accelerator.autocast)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), 1.0)

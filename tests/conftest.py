@@ -5,7 +5,7 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a hub
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+torch.set_num_threads(int(os.environ.get("DITLAB_THREADS", len(os.sched_getaffinity(0)))))
 
 TINY = dict(sample_size=32, patch_size=4, hidden_size=32, depth=2, num_heads=2)
 
@@ -43,3 +43,12 @@ def make_pipe(tiny_transformer, text_pair):
         return pipe
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    from .app_server import AppServer
+
+    server = AppServer()
+    yield server
+    server.stop()

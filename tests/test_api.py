@@ -1,0 +1,74 @@
+"""Every named endpoint of the launched app, through gradio_client (as README shows)."""
+
+import numpy as np
+import PIL.Image
+import pytest
+from gradio_client import Client, handle_file
+
+from pipelines.lab import example_images
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    return Client(app_server.url, verbose=False)
+
+
+def test_named_endpoints_exist(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/generate", "/inpaint", "/denoise", "/trace", "/export", "/attention"} <= names
+
+
+def test_generate(client):
+    gallery, live, seed, status, step = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
+    assert len(gallery) == 2 and seed == 7 and "Done" in status
+    im = PIL.Image.open(gallery[0]["image"])
+    assert im.size == (32, 32) and im.format == "PNG"
+    # same seed, same image
+    again = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")[0]
+    assert np.array_equal(np.asarray(im), np.asarray(PIL.Image.open(again[0]["image"])))
+
+
+def test_generate_rejects_empty_prompt(client):
+    with pytest.raises(Exception, match="prompt"):
+        client.predict("  ", "", 0, False, 4, 3.0, "euler", 1, api_name="/generate")
+
+
+def test_inpaint(client, tmp_path):
+    src = example_images()[0]
+    mask = np.zeros((32, 32, 4), np.uint8)
+    mask[6:18, 6:26] = 255
+    PIL.Image.fromarray(mask).save(tmp_path / "mask.png")
+    editor = {"background": handle_file(str(src)), "layers": [handle_file(str(tmp_path / "mask.png"))], "composite": None, "id": None}
+    result, live, diff, status, step = client.predict(editor, "red heart", 1.0, 6, 3.0, 1, 1, 0, api_name="/inpaint")
+    assert "exactly unchanged" in status
+    res = np.asarray(PIL.Image.open(result).convert("RGB"))
+    orig = np.asarray(PIL.Image.open(src).convert("RGB"))
+    keep = mask[..., 3] == 0
+    assert np.array_equal(res[keep], orig[keep]) and not np.array_equal(res[~keep], orig[~keep])
+
+
+def test_denoise(client):
+    noisy, one, result, table, note, plot = client.predict(handle_file(str(example_images()[1])), 0.3, False, 10, 0, "red apple", api_name="/denoise")
+    assert "3 of the 10 scheduled steps" in note
+    rows = table["data"]
+    assert [r[0] for r in rows] == ["noisy input", "one-step x̂₀", "iterative result"]
+    assert all(float(r[1]) > 0 for r in rows)
+    assert PIL.Image.open(result).size == (256, 256)  # shown at 8x, nearest-neighbour
+
+
+def test_trace_then_export(client):
+    status, step, fwd, xt, x0, eps, guidance, eq, plot = client.predict("cat face", None, 5, 3.0, 0, api_name="/trace")
+    assert "Ready" in status and "Forward" in eq and len(guidance) == 3
+    gif = client.predict("gif", api_name="/export")
+    with PIL.Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == 6
+    mp4 = client.predict("mp4", api_name="/export")
+    assert open(mp4, "rb").read(12)[4:8] == b"ftyp"
+
+
+def test_attention(client):
+    image, gallery = client.predict("red heart", 0, 0.5, api_name="/attention")
+    captions = [g["caption"] for g in gallery]
+    assert any(c.startswith("red") for c in captions) and any(c.startswith("heart") for c in captions)

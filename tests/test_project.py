@@ -1,0 +1,69 @@
+"""Project-level promises: Spaces metadata, requirements in sync, precision detection."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+
+from pipelines import hardware
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_requirements_match_pyproject():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    reqs = [l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert sorted(reqs) == sorted(deps)
+
+
+def test_readme_spaces_front_matter_and_commands():
+    text = (ROOT / "README.md").read_text()
+    front = text.split("---")[1]
+    assert re.search(r"^sdk: gradio$", front, re.M)
+    assert re.search(r"^app_file: app.py$", front, re.M)
+    assert re.search(r'^python_version: "3\.\d+"$', front, re.M)  # quoted, or YAML reads 3.10 as 3.1
+    # the README's test command is the one CI runs
+    test_cmd = 'pip install -e ".[test]" && python -m pytest'
+    assert test_cmd in text and test_cmd in (ROOT / ".ci" / "run").read_text()
+    assert "pip install -e . && python app.py" in text
+
+
+def test_weights_are_safetensors_and_small():
+    files = [p for p in (ROOT / "weights").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".safetensors" for p in files)
+    assert not [p for p in files if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]
+    assert sum(p.stat().st_size for p in files) < 60 * 1024 * 1024
+
+
+def test_spaces_gpu_only_when_package_present():
+    src = (ROOT / "app.py").read_text()
+    assert "import spaces" in src and "except ImportError" in src
+
+
+def test_precision_detection_both_paths(monkeypatch, make_pipe):
+    hardware.cpu_has_native_bf16.cache_clear()
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    assert hardware.best_autocast_dtype("cpu") is None
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
+    assert hardware.best_autocast_dtype("cpu") == torch.bfloat16
+    # both paths give the same picture, up to bf16 rounding
+    pipe = make_pipe()
+    kw = dict(num_inference_steps=4, guidance_scale=3.0, output_type="np")
+    fp32 = pipe("red apple", generator=torch.Generator().manual_seed(0), **kw).images
+    pipe.autocast_dtype = torch.bfloat16
+    try:
+        bf16 = pipe("red apple", generator=torch.Generator().manual_seed(0), **kw).images
+    finally:
+        pipe.autocast_dtype = None
+    assert abs(fp32 - bf16).mean() < 0.05 and not (fp32 == bf16).all()
+
+
+def test_threads_env_override(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setenv("DITLAB_THREADS", "1")
+    try:
+        assert hardware.set_threads() == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

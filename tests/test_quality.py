@@ -1,0 +1,51 @@
+"""Quality gates on the shipped weights (fp32 path), judged by the shipped judge."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pipelines import DiTText2ImagePipeline
+from pipelines.data import EmojiDataset
+from pipelines.evaluate import evaluate, grid_array, prompt_grid
+
+pytestmark = pytest.mark.slow
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "dit-emoji"
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    p = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
+    p.set_progress_bar_config(disable=True)
+    assert p.autocast_dtype is None  # the gate runs the fp32 path
+    return p
+
+
+@pytest.fixture(scope="module")
+def gate(pipe):
+    return evaluate(pipe, EmojiDataset.load(), images_per_caption=1, steps=20, guidance=3.0)
+
+
+def test_prompt_accuracy_at_least_half_the_real_ceiling(gate):
+    metrics, _, captions = gate
+    assert len(captions) == 64 and metrics["real_top5"] > 0.5
+    assert metrics["generated_top5"] >= 0.5 * metrics["real_top5"], metrics
+
+
+def test_outputs_finite_and_in_range(gate):
+    _, images, _ = gate
+    assert torch.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
+    assert images.std() > 0.05  # not a blank page
+
+
+def test_fixed_seed_grid_reproduces(pipe):
+    ref = np.asarray(Image.open(WEIGHTS / "grid.png").convert("RGB"))
+    scale = ref.shape[0] // pipe.sample_size
+    ref = ref[::scale, ::scale]
+    now = grid_array(prompt_grid(pipe))
+    assert now.shape == ref.shape
+    diff = np.abs(now.astype(int) - ref.astype(int))
+    # same maths, same seeds: only floating-point summation order may differ between machines
+    assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 8, (diff.mean(), diff.max())
