@@ -57,11 +57,11 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
     try:
         for ev in LAB.generate(prompt, negative, used, steps, guidance, sampler, n_images):
             if "preview" in ev:
-                yield gr.skip(), ev["preview"], used, f"Step {ev['step'] + 1} of {int(steps)}…", gr.skip(), gr.skip()
+                yield gr.skip(), ev["preview"], used, f"Step {ev['step'] + 1} of {int(steps)}…", gr.skip(), gr.skip(), gr.skip()
             else:
                 frames = ev["frames"]
                 yield (ev["images"], gr.skip(), used, f"Done: {ev['steps_run']} model steps, seed {used}.", frames,
-                       gr.Slider(maximum=len(frames), value=len(frames), interactive=True))
+                       gr.Slider(maximum=len(frames), value=len(frames), interactive=True), LAB.downloads(ev["images"]))
     except ValueError as e:
         raise _err(e)
 
@@ -220,6 +220,7 @@ def build() -> gr.Blocks:
                         live = gr.Image(label="Live: the model's current guess x̂₀", type="pil", format="png", height=160)
                         seed_used = gr.Number(label="Seed used", interactive=False)
                         status = gr.Markdown("")
+                        downloads = gr.Files(label="Download: native 32 px and display-size PNGs")
                 gen_frames = gr.State(None)
                 gr.Markdown("### Step scrubber: what the model saw and said at each step (first image)")
                 gen_slider = gr.Slider(0, 20, 0, step=1, label="Step", info="0 = pure noise; the last step is the finished image.", interactive=False)
@@ -229,10 +230,10 @@ def build() -> gr.Blocks:
                     se = gr.Image(label="ε̂ (predicted noise)", format="png", height=200)
                 scrub_info = gr.Markdown("")
                 ev = go.click(generate, [prompt, negative, seed, randomize, steps, guidance, sampler, n_images],
-                              [gallery, live, seed_used, status, gen_frames, gen_slider], api_name="generate",
+                              [gallery, live, seed_used, status, gen_frames, gen_slider, downloads], api_name="generate",
                               concurrency_id=MODEL, concurrency_limit=1)
                 prompt.submit(generate, [prompt, negative, seed, randomize, steps, guidance, sampler, n_images],
-                              [gallery, live, seed_used, status, gen_frames, gen_slider], api_name=False, concurrency_id=MODEL)
+                              [gallery, live, seed_used, status, gen_frames, gen_slider, downloads], api_name=False, concurrency_id=MODEL)
                 ev.then(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
                 stop.click(None, cancels=[ev])
                 gen_slider.input(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")

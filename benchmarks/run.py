@@ -12,7 +12,6 @@ training images per second at the shipped config. Run it on an otherwise idle ma
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import platform
 import statistics

@@ -145,6 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sampler", default=None, help="override the saved scheduler")
     p.add_argument("--grid", type=Path, default=None, help="PNG of the 64 captions' first images (default: <weights>/eval_grid.png)")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--write-card", action="store_true", help="rewrite <weights>/README.md with these metrics")
+    p.add_argument("--run-dir", type=Path, default=Path("runs/dit-emoji"), help="for the card: the run's checkpoint.json")
+    p.add_argument("--train-command", default="python -m pipelines.train --max-minutes 120 --output weights/dit-emoji")
+    p.add_argument("--hardware", default="2 CPU cores (x86-64 with AVX-512 BF16 / AMX), no GPU")
+    p.add_argument("--comparison", default="see the closing note of the training issue")
     args = p.parse_args(argv)
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
@@ -155,9 +160,14 @@ def main(argv: list[str] | None = None) -> None:
     metrics, gen, captions = evaluate(pipe, ds, args.judge, args.images_per_caption, args.steps, args.guidance_scale)
     save_grid(gen[: len(captions)], args.grid or args.weights / "eval_grid.png")
     save_grid(prompt_grid(pipe), args.weights / "grid.png")  # the quality gate compares against this
+    metrics["num_images"] = len(ds)
     print(json.dumps(metrics, indent=1))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))
+    if args.write_card:
+        from .model_card import write_model_card
+
+        print("wrote", write_model_card(args.weights, metrics, args.run_dir, args.train_command, args.hardware, args.comparison))
 
 
 if __name__ == "__main__":

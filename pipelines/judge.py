@@ -2,7 +2,7 @@
 trains its own small image encoder, contrastively against the frozen MiniLM embeddings of
 the emoji names. It scores whether a generated image shows what its prompt says.
 
-    python -m pipelines.judge --minutes 6          # trains and writes weights/judge/
+    python -m pipelines.judge --steps 400          # trains and writes weights/judge/
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class EmojiJudge(ModelMixin, ConfigMixin):
     both mapped to one normalised `embed_dim` space."""
 
     @register_to_config
-    def __init__(self, width: int = 64, embed_dim: int = 128, text_dim: int = 384) -> None:
+    def __init__(self, width: int = 32, embed_dim: int = 128, text_dim: int = 384, hidden: int = 256) -> None:
         super().__init__()
 
         def block(cin: int, cout: int) -> nn.Sequential:
@@ -46,9 +46,9 @@ class EmojiJudge(ModelMixin, ConfigMixin):
             block(3, width), nn.AvgPool2d(2),  # 16x16
             block(width, 2 * width), nn.AvgPool2d(2),  # 8x8
             block(2 * width, 4 * width), nn.AvgPool2d(2),  # 4x4
-            nn.Flatten(), nn.Linear(4 * width * 16, 512), nn.SiLU(), nn.Linear(512, embed_dim),
+            nn.Flatten(), nn.Linear(4 * width * 16, hidden), nn.SiLU(), nn.Linear(hidden, embed_dim),
         )
-        self.text_head = nn.Sequential(nn.Linear(text_dim, 512), nn.SiLU(), nn.Linear(512, embed_dim))
+        self.text_head = nn.Sequential(nn.Linear(text_dim, hidden), nn.SiLU(), nn.Linear(hidden, embed_dim))
         self.logit_scale = nn.Parameter(torch.tensor(np.log(1 / 0.07), dtype=torch.float32))
 
     def embed_images(self, x01: torch.Tensor) -> torch.Tensor:
@@ -83,7 +83,7 @@ def load_judge(path: Path | str = DEFAULT_JUDGE) -> EmojiJudge:
     path = Path(path)
     if not (path / "diffusion_pytorch_model.safetensors").exists() and not (path / "config.json").exists():
         raise FileNotFoundError(f"No judge weights in {path}: train them with `python -m pipelines.judge`.")
-    return EmojiJudge.from_pretrained(path, use_safetensors=True).eval()
+    return EmojiJudge.from_pretrained(path, use_safetensors=True).float().eval()
 
 
 @torch.no_grad()
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Train the emoji judge (image encoder vs frozen MiniLM names).")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     p.add_argument("--output", type=Path, default=DEFAULT_JUDGE)
-    p.add_argument("--minutes", type=float, default=6.0)
+    p.add_argument("--steps", type=int, default=400, help="training steps (fixed, so a rerun gives the same judge)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -121,11 +121,10 @@ def main(argv: list[str] | None = None) -> None:
 
     judge = EmojiJudge()
     opt = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=0.05)
-    start, step = time.time(), 0
-    budget = args.minutes * 60
-    bar = tqdm(total=int(budget), unit="s")
-    while time.time() - start < budget:
-        frac = (time.time() - start) / budget
+    start = time.time()
+    bar = tqdm(total=args.steps, unit="step")
+    for step in range(args.steps):
+        frac = step / args.steps
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + np.cos(np.pi * frac))
         # one image per distinct name, so every other caption in the batch is a true negative
@@ -140,18 +139,16 @@ def main(argv: list[str] | None = None) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        step += 1
-        if step % 10 == 0:
-            bar.n = int(min(time.time() - start, budget))
-            bar.set_postfix_str(f"step {step} loss {loss.item():.3f}")
-            bar.refresh()
+        bar.update()
+        bar.set_postfix_str(f"loss {loss.item():.3f}", refresh=False)
     bar.close()
     judge.eval()
     acc = rank_accuracy(judge, images, labels, text)
     args.output.mkdir(parents=True, exist_ok=True)
-    judge.save_pretrained(args.output)
-    info = {"train_minutes": args.minutes, "steps": step, "real_top1": acc["top1"], "real_top5": acc["top5"],
-            "num_captions": len(names), "command": f"python -m pipelines.judge --minutes {args.minutes:g} --seed {args.seed}"}
+    # fp16 on disk keeps the judge under 5 MB; it is loaded back as fp32
+    judge.to(torch.float16).save_pretrained(args.output)
+    info = {"steps": args.steps, "train_minutes": round((time.time() - start) / 60, 1), "real_top1": acc["top1"], "real_top5": acc["top5"],
+            "num_captions": len(names), "command": f"python -m pipelines.judge --steps {args.steps} --seed {args.seed}"}
     (args.output / "training.json").write_text(json.dumps(info, indent=1))
     print(json.dumps(info, indent=1))
 

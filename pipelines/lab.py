@@ -291,7 +291,8 @@ class Lab:
         sig = frames.sigmas + [0.0]
         fwd = [to_uint8(flow.add_noise(x0, noise, s)[0]) for s in sig]
         frames.panels["forward"] = np.stack(fwd)
-        frames.forward_numbers = [{"sigma": s, "x0": float(x0[0, 0, *PROBE_PIXEL]), "eps": float(noise[0, 0, *PROBE_PIXEL])} for s in sig]
+        r, c = PROBE_PIXEL
+        frames.forward_numbers = [{"sigma": s, "x0": float(x0[0, 0, r, c]), "eps": float(noise[0, 0, r, c])} for s in sig]
         yield {"frames": frames, "result": PIL.Image.fromarray(to_uint8(result.images[0], False))}
 
     def step_view(self, frames: Frames, k: int) -> dict:
@@ -330,6 +331,18 @@ class Lab:
             "known": upscale(dim(p["known_noised"][k], ~m)),
             "merged": upscale(p["x_t"][k + 1]),
         }
+
+    @staticmethod
+    def downloads(images: list[PIL.Image.Image], stem: str = "ditlab") -> list[str]:
+        """Each image as a PNG at native size and at display size (8x, nearest-neighbour)."""
+        folder = Path(tempfile.mkdtemp(prefix="ditlab-"))
+        paths = []
+        for i, im in enumerate(images):
+            native, big = folder / f"{stem}-{i}-32px.png", folder / f"{stem}-{i}-{im.width * 8}px.png"
+            im.save(native)
+            upscale(im).save(big)
+            paths += [str(native), str(big)]
+        return paths
 
     @staticmethod
     def display(image: PIL.Image.Image | None) -> PIL.Image.Image | None:

@@ -8,7 +8,6 @@ and the forward process. All of them run the one denoising loop in `DiTPipelineB
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 

@@ -21,8 +21,10 @@ def test_named_endpoints_exist(client):
 
 
 def test_generate(client):
-    gallery, live, seed, status, step = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
+    gallery, live, seed, status, step, files = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
     assert len(gallery) == 2 and seed == 7 and "Done" in status
+    sizes = sorted(PIL.Image.open(f).size for f in files)
+    assert sizes == [(32, 32), (32, 32), (256, 256), (256, 256)]  # native and display size
     im = PIL.Image.open(gallery[0]["image"])
     assert im.size == (32, 32) and im.format == "PNG"
     # same seed, same image

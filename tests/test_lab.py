@@ -5,7 +5,6 @@ import re
 import numpy as np
 import PIL.Image
 import pytest
-import torch
 
 from pipelines import DiTText2ImagePipeline, make_scheduler
 from pipelines.lab import PROBE_PIXEL, Lab, example_images, forward_equation, reverse_equations

@@ -1,0 +1,48 @@
+import numpy as np
+import torch
+
+from pipelines.data import EmojiDataset, EmojiRecord
+from pipelines.evaluate import GRID_PROMPTS, fixed_captions, frechet_distance, grid_array
+from pipelines.judge import EmojiJudge, augment, rank_accuracy
+
+
+def fake_dataset(n=200):
+    names = GRID_PROMPTS + [f"thing {i}" for i in range(n)] + [f"flag, land {i}" for i in range(10)] + ["waving hand, dark skin tone"]
+    recs = [EmojiRecord(nm, "noto style", "x", nm.split(",")[0] if "skin" in nm else nm) for nm in names]
+    return EmojiDataset(np.zeros((len(recs), 32, 32, 3), np.uint8), recs)
+
+
+def test_fixed_captions_are_fixed_and_varied():
+    ds = fake_dataset()
+    a, b = fixed_captions(ds), fixed_captions(ds)
+    assert a == b and len(a) == 64 and len(set(a)) == 64
+    assert a[:8] == GRID_PROMPTS
+    assert sum(c.startswith("flag") for c in a) == 4 and not any("skin tone" in c for c in a)
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 8))
+    assert frechet_distance(a, a) < 1e-6
+    assert frechet_distance(a, a + 1.0) > 7.5  # mean shift of 1 in 8 dims adds 8
+
+
+def test_rank_accuracy_counts_ties_against_nothing():
+    judge = EmojiJudge(width=8, embed_dim=16).eval()
+    images = torch.rand(6, 3, 32, 32)
+    text = torch.randn(5, 384)
+    acc = rank_accuracy(judge, images, torch.tensor([0, 1, 2, 3, 4, 0]), text)
+    assert 0 <= acc["top1"] <= acc["top5"] == 1.0  # 5 captions: everything is in the top 5
+
+
+def test_augment_keeps_range_and_shape():
+    x = torch.rand(4, 3, 32, 32)
+    y = augment(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+
+
+def test_grid_array_layout():
+    imgs = torch.zeros(16, 3, 32, 32)
+    imgs[8:] = 1
+    g = grid_array(imgs)
+    assert g.shape == (64, 256, 3) and g[:32].max() == 0 and g[32:].min() == 255
