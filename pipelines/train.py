@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
+    p.add_argument("--export-only", action="store_true", help="write run-dir's latest EMA weights to --output and stop")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup-steps", type=int, default=300)
@@ -200,12 +201,27 @@ def write_grid(pipe_cls, model, path: Path, steps: int) -> None:
     model.train()
 
 
+def export_pipeline(run_dir: Path, output: Path) -> Path:
+    """The run's EMA weights as a pipeline folder: fp16 safetensors (half the size; loaded
+    back as fp32), the default sampler's scheduler, model_index.json."""
+    from .pipeline_dit import DiTText2ImagePipeline
+
+    model = DiTTransformer.from_pretrained(run_dir / "ema", use_safetensors=True).to(torch.float16)
+    DiTText2ImagePipeline(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER)).save_pretrained(output)
+    return output
+
+
 def main(argv: list[str] | None = None) -> None:
     from accelerate import Accelerator
 
     from .pipeline_dit import DiTText2ImagePipeline
 
     args = parse_args(argv)
+    if args.export_only:
+        if args.output is None:
+            raise SystemExit("--export-only needs --output")
+        print("exported", export_pipeline(args.run_dir, args.output))
+        return
     if not torch.cuda.is_available():
         set_threads()
     precision = args.precision
@@ -233,9 +249,10 @@ def main(argv: list[str] | None = None) -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     step, images_seen, prior_minutes = 0, 0, 0.0
     if args.resume and (args.run_dir / "checkpoint.safetensors").exists():
+        saved = json.loads((args.run_dir / "checkpoint.json").read_text())["config"]
+        if saved != config:
+            raise SystemExit(f"--resume: the checkpoint's model config {saved} differs from the arguments {config}.")
         info = load_checkpoint(args.run_dir, model, ema, opt)
-        if info["config"] != config:
-            raise SystemExit(f"--resume: the checkpoint's model config {info['config']} differs from the arguments {config}.")
         step, images_seen, prior_minutes = info["step"], info["images_seen"], info["train_minutes"]
         if is_main:
             print(f"resumed at step {step} ({images_seen} images seen, {prior_minutes:.1f} min trained)")
@@ -278,11 +295,10 @@ def main(argv: list[str] | None = None) -> None:
         with open(log_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
         tqdm.write(json.dumps(rec))
-        if final and args.output:
-            pipe = DiTText2ImagePipeline(transformer=ema_model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER))
-            pipe.save_pretrained(args.output)
-            tqdm.write(f"saved EMA pipeline to {args.output}")
         ema_model.save_pretrained(args.run_dir / "ema")
+        if final and args.output:
+            export_pipeline(args.run_dir, args.output)
+            tqdm.write(f"saved EMA pipeline to {args.output}")
 
     model.train()
     while True:
