@@ -66,6 +66,12 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
         raise _err(e)
 
 
+def example_generate(prompt, seed):
+    """The examples' fixed settings: 4 images, 20 Euler steps, guidance 3."""
+    *_, final = LAB.generate(prompt, "", int(seed), 20, 3.0, DEFAULT_SAMPLER, 4)
+    return final["images"]
+
+
 def scrub(frames, k):
     """Show x_t, the predicted clean image and the predicted noise at step k."""
     if frames is None:
@@ -239,8 +245,8 @@ def build() -> gr.Blocks:
                 gen_slider.input(scrub, [gen_frames, gen_slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
                 gr.Examples(
                     [["grinning face", 0], ["red apple", 1], ["cat face, noto style", 2], ["rocket, twemoji style", 3], ["red heart", 4]],
-                    [prompt, seed],
-                    label="Try",
+                    [prompt, seed], [gallery], fn=example_generate, cache_examples=True, cache_mode="lazy",
+                    label="Try (each is generated once, then served from the cache)",
                 )
 
             # ---------------------------------------------------------- Inpaint
@@ -402,5 +408,8 @@ Data: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by 
 demo = build()
 demo.queue(default_concurrency_limit=1, max_size=16)
 
+# 32-pixel images enlarged by the browser must stay crisp squares, not blur
+CSS = "img, canvas { image-rendering: pixelated; }"
+
 if __name__ == "__main__":
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, css=CSS)
