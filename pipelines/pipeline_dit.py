@@ -272,6 +272,25 @@ class DiTPipelineBase(DiffusionPipeline):
             return (images, trace)
         return DiTPipelineOutput(images=images, trace=trace, num_steps_run=n_run, num_steps_scheduled=n_sched)
 
+    def _image_and_prompts(self, image: ImageInput, prompt: str | list[str] | None) -> tuple[torch.Tensor, list[str]]:
+        """Images as (N, 3, H, W) in [0, 1] on the device, and one prompt per image."""
+        x01 = to_unit_tensor(image, self.sample_size).to(self._execution_device)
+        prompts = _as_prompt_list(prompt)
+        if len(prompts) == 1:
+            prompts = prompts * x01.shape[0]
+        if len(prompts) != x01.shape[0]:
+            raise ValueError(f"Got {x01.shape[0]} images but {len(prompts)} prompts; give one prompt, or one per image.")
+        return x01, prompts
+
+    def _step_sigmas(self, num_inference_steps: int) -> torch.Tensor:
+        """The noise level at the start of each of the num_inference_steps steps."""
+        self.scheduler.set_timesteps(num_inference_steps)
+        return flow.schedule_sigmas(self.scheduler)[:: getattr(self.scheduler, "order", 1)]
+
+    def _noised(self, x0: torch.Tensor, sigma: torch.Tensor, generator) -> torch.Tensor:
+        noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        return flow.add_noise(x0, noise, sigma)
+
     def _check_common(self, num_inference_steps: int, guidance_scale: float, output_type: str) -> None:
         _check_steps(num_inference_steps)
         if guidance_scale < 0:
@@ -386,18 +405,10 @@ class DiTImg2ImgPipeline(DiTPipelineBase):
             raise ValueError(f"strength must be in [0, 1] (0 = return the input, 1 = start from noise), got {strength}.")
         if image_is_noisy and sigma is None:
             raise ValueError("image_is_noisy=True needs sigma, the noise level the image already has.")
-        x01 = to_unit_tensor(image, self.sample_size).to(self._execution_device)
-        prompts = _as_prompt_list(prompt)
-        if len(prompts) == 1 and x01.shape[0] > 1:
-            prompts = prompts * x01.shape[0]
-        if len(prompts) != x01.shape[0]:
-            raise ValueError(f"Got {x01.shape[0]} images but {len(prompts)} prompts; give one prompt, or one per image.")
-
-        self.scheduler.set_timesteps(num_inference_steps)
-        grid = flow.schedule_sigmas(self.scheduler)
-        order = getattr(self.scheduler, "order", 1)
+        x01, prompts = self._image_and_prompts(image, prompt)
+        step_sigmas = self._step_sigmas(num_inference_steps)
         if sigma is not None:
-            below = (grid[::order] <= sigma + 1e-6).nonzero()
+            below = (step_sigmas <= sigma + 1e-6).nonzero()
             start = int(below[0]) if len(below) else num_inference_steps
         else:
             start = num_inference_steps - min(int(round(num_inference_steps * strength)), num_inference_steps)
@@ -405,13 +416,8 @@ class DiTImg2ImgPipeline(DiTPipelineBase):
             return self._output(x01, output_type, [] if return_trace else None, 0, num_inference_steps, return_dict)
 
         x0 = unit_to_model(x01)
-        if image_is_noisy:
-            x = x0
-        else:
-            noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-            x = flow.add_noise(x0, noise, grid[start * order])
-        do_cfg = guidance_scale > 1.0
-        text = self._guidance_embeddings(prompts, _as_prompt_list(negative_prompt, "negative_prompt"), 1, do_cfg)
+        x = x0 if image_is_noisy else self._noised(x0, step_sigmas[start], generator)
+        text = self._guidance_embeddings(prompts, _as_prompt_list(negative_prompt, "negative_prompt"), 1, guidance_scale > 1.0)
         x, trace, n_run = self._denoise(
             x, text, guidance_scale, num_inference_steps, start_index=start, generator=generator, return_trace=return_trace,
             callback_on_step_end=callback_on_step_end, callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
@@ -452,21 +458,13 @@ class DiTInpaintPipeline(DiTPipelineBase):
             raise ValueError(f"strength must be in (0, 1] for inpainting, got {strength}.")
         if jump_length < 1 or jump_n_sample < 1:
             raise ValueError(f"jump_length and jump_n_sample must be >= 1 (1 = no resampling), got {jump_length}, {jump_n_sample}.")
-        x01 = to_unit_tensor(image, self.sample_size).to(self._execution_device)
+        x01, prompts = self._image_and_prompts(image, prompt)
         mask = to_mask_tensor(mask_image, image_hw(image), self.sample_size).to(self._execution_device)
-        prompts = _as_prompt_list(prompt) * (x01.shape[0] if isinstance(prompt, str) or prompt is None else 1)
-        if len(prompts) != x01.shape[0]:
-            raise ValueError(f"Got {x01.shape[0]} images but {len(prompts)} prompts; give one prompt, or one per image.")
-
-        self.scheduler.set_timesteps(num_inference_steps)
-        grid = flow.schedule_sigmas(self.scheduler)
-        order = getattr(self.scheduler, "order", 1)
+        step_sigmas = self._step_sigmas(num_inference_steps)
         start = min(num_inference_steps - int(round(num_inference_steps * strength)), num_inference_steps - 1)
         known = unit_to_model(x01)
-        noise = randn_tensor(known.shape, generator=generator, device=known.device, dtype=known.dtype)
-        x = flow.add_noise(known, noise, grid[start * order])
-        do_cfg = guidance_scale > 1.0
-        text = self._guidance_embeddings(prompts, _as_prompt_list(negative_prompt, "negative_prompt"), 1, do_cfg)
+        x = self._noised(known, step_sigmas[start], generator)
+        text = self._guidance_embeddings(prompts, _as_prompt_list(negative_prompt, "negative_prompt"), 1, guidance_scale > 1.0)
         x, trace, n_run = self._denoise(
             x, text, guidance_scale, num_inference_steps, start_index=start, generator=generator,
             known=known, mask=mask, jump_length=jump_length, jump_n_sample=jump_n_sample, return_trace=return_trace,
