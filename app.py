@@ -222,7 +222,7 @@ def build() -> gr.Blocks:
                             go = gr.Button("Generate", variant="primary", elem_id="gen-button")
                             stop = gr.Button("Stop", variant="stop")
                     with gr.Column(scale=3):
-                        gallery = gr.Gallery(label="Images (PNG, download at 32 px)", columns=4, height=300, format="png", elem_id="gen-gallery")
+                        gallery = gr.Gallery(label="Images (PNG, download at 32 px)", columns=4, height=300, format="png", elem_id="gen-gallery", object_fit="contain")
                         live = gr.Image(label="Live: the model's current guess x̂₀", type="pil", format="png", height=160)
                         seed_used = gr.Number(label="Seed used", interactive=False)
                         status = gr.Markdown("")
@@ -298,7 +298,7 @@ def build() -> gr.Blocks:
                 gr.Markdown("Add noise of a chosen level σ to an image — x_t = (1−σ)·x₀ + σ·ε — and watch the model take it back.")
                 with gr.Row():
                     with gr.Column():
-                        dn_image = gr.Image(EXAMPLES[1] if len(EXAMPLES) > 1 else None, type="pil", label="Clean image (or a noisy upload)", format="png", height=256, image_mode="RGB")
+                        dn_image = gr.Image(EXAMPLES[1] if len(EXAMPLES) > 1 else None, type="pil", label="Clean image (or a noisy upload)", format="png", height=256, image_mode="RGB", elem_classes="fit-img")
                         if EXAMPLES:
                             gr.Examples([[e] for e in EXAMPLES], [dn_image], label="Example emoji")
                         dn_sigma = gr.Slider(0.0, 1.0, 0.5, step=0.01, label="Noise level σ", info="0 = clean, 1 = pure noise.")
@@ -324,7 +324,7 @@ def build() -> gr.Blocks:
                 gr.Markdown("**Forward**: data → noise by the formula. **Reverse**: noise → data by the model, from the same noise ε. One slider moves both.")
                 with gr.Row():
                     tr_prompt = gr.Textbox("cat face", label="Prompt", info="Conditions the reverse process.")
-                    tr_image = gr.Image(None, type="pil", label="Image to noise (optional; default: the generated one)", format="png", height=140)
+                    tr_image = gr.Image(None, type="pil", label="Image to noise (optional; default: the generated one)", format="png", height=140, elem_classes="fit-img")
                     with gr.Column():
                         tr_steps = gr.Slider(2, 60, 20, step=1, label="Steps", info="Number of reverse steps.")
                         tr_guid = gr.Slider(1, 10, 3, step=0.5, label="Guidance", info="g in the guidance equation below.")
@@ -342,7 +342,7 @@ def build() -> gr.Blocks:
                     t_xt = gr.Image(label="reverse x_t (model)", format="png", height=180)
                     t_x0 = gr.Image(label="x̂₀ predicted clean", format="png", height=180)
                     t_eps = gr.Image(label="ε̂ predicted noise", format="png", height=180)
-                t_guid = gr.Gallery(label="Guidance: unconditional, conditional, guided x̂₀", columns=3, height=200, format="png")
+                t_guid = gr.Gallery(label="Guidance: unconditional, conditional, guided x̂₀", columns=3, height=220, format="png", object_fit="contain")
                 with gr.Row():
                     t_eq = gr.Markdown("", latex_delimiters=[{"left": "$$", "right": "$$", "display": True}], elem_id="trace-equations")
                     t_plot = gr.Plot(label="Schedule")
@@ -377,7 +377,7 @@ def build() -> gr.Blocks:
                     at_go = gr.Button("Show attention", variant="primary")
                 with gr.Row():
                     at_img = gr.Image(label="generated image", format="png", height=200)
-                    at_gallery = gr.Gallery(label="attention per token", columns=6, height=240, format="png")
+                    at_gallery = gr.Gallery(label="attention per token", columns=6, height=240, format="png", object_fit="contain")
                 at_go.click(attention, [at_prompt, at_seed, at_sigma], [at_img, at_gallery], api_name="attention", concurrency_id=MODEL)
         gr.Markdown(FOOTER)
     return demo
@@ -409,7 +409,10 @@ demo = build()
 demo.queue(default_concurrency_limit=1, max_size=16)
 
 # 32-pixel images enlarged by the browser must stay crisp squares, not blur
-CSS = "img, canvas { image-rendering: pixelated; }"
+CSS = """
+img, canvas { image-rendering: pixelated; }
+.fit-img img { width: 100%; height: 100%; object-fit: contain; }
+"""
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, css=CSS)
