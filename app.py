@@ -16,7 +16,7 @@ import PIL.Image
 
 from pipelines import SAMPLERS
 from pipelines.lab import DEFAULT_WEIGHTS, MAX_SEED, Lab, example_images
-from pipelines.schedulers import DEFAULT_SAMPLER
+from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER
 
 try:  # Hugging Face ZeroGPU: borrow a GPU only while a handler runs
     import spaces
@@ -67,8 +67,8 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
 
 
 def example_generate(prompt, seed):
-    """The examples' fixed settings: 4 images, 20 Euler steps, guidance 3."""
-    *_, final = LAB.generate(prompt, "", int(seed), 20, 3.0, DEFAULT_SAMPLER, 4)
+    """The examples' fixed settings: 4 images, 20 steps of the default sampler and guidance."""
+    *_, final = LAB.generate(prompt, "", int(seed), 20, DEFAULT_GUIDANCE, DEFAULT_SAMPLER, 4)
     return final["images"]
 
 
@@ -133,8 +133,8 @@ def denoise(image, sigma, is_noisy, steps, seed, prompt):
             if "preview" in ev:
                 yield gr.skip(), gr.skip(), ev["preview"], gr.skip(), f"Step {ev['step'] + 1}…", gr.skip()
             else:
-                note = (f"Ran **{ev['steps_run']} of the {ev['steps_scheduled']} scheduled steps**: the run starts at the first "
-                        f"scheduled σ ≤ {sigma:.2f} (σ = {ev['sigma_start']:.3f}) and goes down to 0.")
+                note = (f"Ran **{ev['steps_run']} of the {ev['steps_scheduled']} scheduled steps**: the run starts at the "
+                        f"scheduled σ nearest {sigma:.2f} (σ = {ev['sigma_start']:.3f}) and goes down to 0.")
                 if is_noisy:
                     note += " No clean image to compare with, so no PSNR/SSIM."
                 yield (LAB.display(ev["noisy"]), LAB.display(ev["one_step"]), LAB.display(ev["result"]), ev["metrics"], note,
@@ -215,7 +215,7 @@ def build() -> gr.Blocks:
                             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Same seed + same settings = same image.")
                             randomize = gr.Checkbox(False, label="Randomize seed", info="Pick a new seed each run (the one used is shown).")
                         steps = gr.Slider(1, 100, 20, step=1, label="Steps", info="How many denoising steps: more = finer, slower.")
-                        guidance = gr.Slider(1, 10, 3, step=0.5, label="Guidance scale", info="How strongly to follow the prompt (1 = not guided).")
+                        guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info="How strongly to follow the prompt (1 = not guided).")
                         sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info="The ODE solver that walks from noise to image.")
                         n_images = gr.Slider(1, 8, 4, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
                         with gr.Row():
@@ -266,7 +266,7 @@ def build() -> gr.Blocks:
                         ip_strength = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="Strength", info="1 = redraw from pure noise; lower keeps more of the old colours inside the mask.")
                         with gr.Row():
                             ip_steps = gr.Slider(2, 100, 20, step=1, label="Steps", info="Denoising steps.")
-                            ip_guid = gr.Slider(1, 10, 3, step=0.5, label="Guidance", info="How strongly to follow the prompt.")
+                            ip_guid = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="How strongly to follow the prompt.")
                         with gr.Accordion("RePaint resampling", open=False):
                             gr.Markdown("Go back up `jump length` steps and down again, `resamples` times, so the inside and outside agree better (uses the Euler sampler).")
                             ip_jl = gr.Slider(1, 10, 1, step=1, label="Jump length", info="Steps to go back each time.")
@@ -327,7 +327,7 @@ def build() -> gr.Blocks:
                     tr_image = gr.Image(None, type="pil", label="Image to noise (optional; default: the generated one)", format="png", height=140, elem_classes="fit-img")
                     with gr.Column():
                         tr_steps = gr.Slider(2, 60, 20, step=1, label="Steps", info="Number of reverse steps.")
-                        tr_guid = gr.Slider(1, 10, 3, step=0.5, label="Guidance", info="g in the guidance equation below.")
+                        tr_guid = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="g in the guidance equation below.")
                         tr_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Picks ε.")
                         tr_go = gr.Button("Run", variant="primary", elem_id="trace-button")
                 tr_frames = gr.State(None)

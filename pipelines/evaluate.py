@@ -21,6 +21,7 @@ from PIL import Image
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
 from .hardware import set_threads
+from .schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
@@ -64,7 +65,7 @@ def generate(pipe, captions: list[str], images_per_caption: int, steps: int, gui
 
 @torch.no_grad()
 def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE, images_per_caption: int = 2,
-             steps: int = 20, guidance: float = 3.0, n_captions: int = 64) -> tuple[dict, torch.Tensor, list[str]]:
+             steps: int = 20, guidance: float = DEFAULT_GUIDANCE, n_captions: int = 64) -> tuple[dict, torch.Tensor, list[str]]:
     judge = load_judge(judge_path)
     names = sorted(set(dataset.canonical_captions()))
     name_idx = {n: i for i, n in enumerate(names)}
@@ -120,11 +121,9 @@ def save_grid(images01: torch.Tensor, path: Path, cols: int = 8, scale: int = 4)
 
 
 @torch.no_grad()
-def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidance: float = 3.0) -> torch.Tensor:
-    """The fixed-seed sample grid: prompt i with seed i, Euler, in the pipeline's precision."""
-    from .schedulers import make_scheduler
-
-    scheduler, pipe.scheduler = pipe.scheduler, make_scheduler("euler")
+def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidance: float = DEFAULT_GUIDANCE) -> torch.Tensor:
+    """The fixed-seed sample grid: prompt i with seed i, default sampler, in the pipeline's precision."""
+    scheduler, pipe.scheduler = pipe.scheduler, make_scheduler(DEFAULT_SAMPLER)
     try:
         gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
         return pipe(list(prompts), num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt").images
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--judge", type=Path, default=DEFAULT_JUDGE)
     p.add_argument("--images-per-caption", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--guidance-scale", type=float, default=3.0)
+    p.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE)
     p.add_argument("--sampler", default=None, help="override the saved scheduler")
     p.add_argument("--grid", type=Path, default=None, help="PNG of the 64 captions' first images (default: <weights>/eval_grid.png)")
     p.add_argument("--json", type=Path, default=None)

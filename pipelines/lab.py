@@ -184,7 +184,7 @@ class Lab:
         yield "done", box["out"]
 
     # --------------------------------------------------------------- generate
-    def generate(self, prompt: str, negative_prompt: str = "", seed: int = 0, steps: int = 20, guidance_scale: float = 3.0,
+    def generate(self, prompt: str, negative_prompt: str = "", seed: int = 0, steps: int = 20, guidance_scale: float = flow.DEFAULT_GUIDANCE,
                  sampler: str = flow.DEFAULT_SAMPLER, num_images: int = 1) -> Iterator[dict]:
         """Yields {"preview": PIL} per step, then {"images": [PIL], "frames": Frames, "seed": int}."""
         self.t2i.set_sampler(sampler)
@@ -203,7 +203,7 @@ class Lab:
 
     # ---------------------------------------------------------------- inpaint
     def inpaint_run(self, image: PIL.Image.Image, mask: np.ndarray | PIL.Image.Image, prompt: str = "", strength: float = 1.0,
-                    steps: int = 20, guidance_scale: float = 3.0, jump_length: int = 1, jump_n_sample: int = 1,
+                    steps: int = 20, guidance_scale: float = flow.DEFAULT_GUIDANCE, jump_length: int = 1, jump_n_sample: int = 1,
                     seed: int = 0) -> Iterator[dict]:
         """Yields previews, then {"result": PIL, "diff": PIL, "max_outside_diff": float, "frames": Frames, "mask": array}."""
         size = self.t2i.sample_size
@@ -269,7 +269,7 @@ class Lab:
             }
 
     # ------------------------------------------------------ forward & reverse
-    def forward_reverse(self, prompt: str, image: PIL.Image.Image | None = None, steps: int = 20, guidance_scale: float = 3.0,
+    def forward_reverse(self, prompt: str, image: PIL.Image.Image | None = None, steps: int = 20, guidance_scale: float = flow.DEFAULT_GUIDANCE,
                         seed: int = 0, sampler: str = "euler") -> Iterator[dict]:
         """The forward process of an image (or of the generated one) and the reverse run from
         the same noise, step-aligned: index k shows forward x at noise sigma_k and reverse x_t at sigma_k."""
@@ -349,7 +349,7 @@ class Lab:
         return None if image is None else upscale(image)
 
     def schedule_point(self, steps: int, sigma: float):
-        """The schedule of `steps` Euler steps with the noise level sigma marked."""
+        """The default sampler's schedule of `steps` steps with the noise level sigma marked."""
         sch = flow.make_scheduler(flow.DEFAULT_SAMPLER)
         sch.set_timesteps(int(steps))
         return schedule_figure(sch.sigmas.float().tolist(), current_sigma=float(sigma), title=f"σ = {float(sigma):.2f} on the {int(steps)}-step schedule")
@@ -387,7 +387,7 @@ class Lab:
     def attention_maps(self, prompt: str, seed: int = 0, sigma: float = 0.5, steps: int = 20) -> tuple[PIL.Image.Image, list[tuple[PIL.Image.Image, str]]]:
         """Cross-attention of the image tokens to each word, averaged over heads and blocks,
         measured on the generated image re-noised to `sigma`."""
-        out = next(o for k, o in self._stream(self.t2i, prompt=prompt, num_inference_steps=int(steps), guidance_scale=3.0,
+        out = next(o for k, o in self._stream(self.t2i, prompt=prompt, num_inference_steps=int(steps), guidance_scale=flow.DEFAULT_GUIDANCE,
                                             generator=torch.Generator().manual_seed(int(seed)), output_type="pt") if k == "done")
         x0 = out.images * 2 - 1
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(seed) + 1))

@@ -59,7 +59,7 @@ python -m pipelines.evaluate {weights}
 ```
 The judge (`weights/judge/`, a small image encoder trained contrastively against the frozen MiniLM
 name embeddings; `python -m pipelines.judge`) ranks each image against all {num_captions:,} distinct
-captions. {images_per_caption} images for each of 64 fixed captions, {steps_eval} Euler steps, guidance {guidance}, fp32:
+captions. {images_per_caption} images for each of 64 fixed captions, {steps_eval} {sampler} steps, guidance {guidance}, fp32:
 
 | metric | generated | real images (ceiling) |
 |---|---|---|
@@ -102,7 +102,7 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, command
         n_images=metrics.get("num_images", 7562), command=command, train_minutes=info.get("train_minutes", 0.0),
         images_seen=info.get("images_seen", 0), steps=info.get("step", 0), hardware=hardware, cmp=cmp,
         num_captions=metrics["num_distinct_captions"], images_per_caption=metrics["images_per_caption"], steps_eval=metrics["steps"],
-        guidance=metrics["guidance_scale"], grid_prompts=", ".join(GRID_PROMPTS), **{k: v for k, v in metrics.items() if isinstance(v, float)},
+        guidance=metrics["guidance_scale"], sampler=metrics["sampler"], grid_prompts=", ".join(GRID_PROMPTS), **{k: v for k, v in metrics.items() if isinstance(v, float)},
     )
     path = weights / "README.md"
     path.write_text(text)

@@ -338,7 +338,7 @@ class DiTText2ImagePipeline(DiTPipelineBase):
         prompt: str | list[str] = "",
         negative_prompt: str | list[str] | None = None,
         num_inference_steps: int = 20,
-        guidance_scale: float = 3.0,
+        guidance_scale: float = flow.DEFAULT_GUIDANCE,
         num_images_per_prompt: int = 1,
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
@@ -375,8 +375,8 @@ class DiTImg2ImgPipeline(DiTPipelineBase):
     `strength` in [0, 1] is the fraction of the `num_inference_steps` schedule that runs
     (0 returns the input unchanged, 1 starts from pure noise). Or give `sigma`, the noise
     level directly; with `image_is_noisy=True` the image is taken as already noised to
-    `sigma` (e.g. an upload) and no noise is added. The run starts at the first scheduled
-    step whose sigma is <= the level asked for; `num_steps_run` says how many ran.
+    `sigma` (e.g. an upload) and no noise is added. The run starts at the scheduled step
+    whose sigma is nearest the level asked for; `num_steps_run` says how many ran.
     """
 
     @torch.no_grad()
@@ -408,8 +408,9 @@ class DiTImg2ImgPipeline(DiTPipelineBase):
         x01, prompts = self._image_and_prompts(image, prompt)
         step_sigmas = self._step_sigmas(num_inference_steps)
         if sigma is not None:
-            below = (step_sigmas <= sigma + 1e-6).nonzero()
-            start = int(below[0]) if len(below) else num_inference_steps
+            # the scheduled step nearest to the level asked for; sigma = 0 (or nearer 0 than any step) runs nothing
+            candidates = torch.cat([step_sigmas, torch.zeros(1)])
+            start = int((candidates - sigma).abs().argmin())
         else:
             start = num_inference_steps - min(int(round(num_inference_steps * strength)), num_inference_steps)
         if start >= num_inference_steps:
@@ -443,7 +444,7 @@ class DiTInpaintPipeline(DiTPipelineBase):
         negative_prompt: str | list[str] | None = None,
         strength: float = 1.0,
         num_inference_steps: int = 20,
-        guidance_scale: float = 3.0,
+        guidance_scale: float = flow.DEFAULT_GUIDANCE,
         jump_length: int = 1,
         jump_n_sample: int = 1,
         generator: torch.Generator | list[torch.Generator] | None = None,

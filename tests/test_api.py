@@ -53,7 +53,7 @@ def test_inpaint(client, tmp_path):
 
 def test_denoise(client):
     noisy, one, result, table, note, plot = client.predict(handle_file(str(example_images()[1])), 0.3, False, 10, 0, "red apple", api_name="/denoise")
-    assert "3 of the 10 scheduled steps" in note
+    assert "3 of the 10 scheduled steps" in note  # the step nearest sigma = 0.3 and the two after it
     rows = table["data"]
     assert [r[0] for r in rows] == ["noisy input", "one-step x̂₀", "iterative result"]
     assert all(float(r[1]) > 0 for r in rows)
