@@ -73,6 +73,31 @@ def peers(cfg: dict):
     return pixart, dit
 
 
+def app_startup_seconds() -> float:
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, "GRADIO_SERVER_PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t < 180:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                return time.perf_counter() - t
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("app.py did not start within 180 s")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
@@ -84,7 +109,6 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
     results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
     app_dtype = best_autocast_dtype("cpu")
-    prec = "bf16 autocast" if app_dtype == torch.bfloat16 else "fp32"
 
     # ---- GEMM peak
     peak32 = gemm_peak(torch.float32, repeats=reps)
@@ -97,7 +121,7 @@ def main() -> None:
     # ---- pipeline latency per sampler
     pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
-    pipe.autocast_dtype = app_dtype
+    app_precision = pipe.set_precision("auto")  # what the app uses
     cfg = dict(pipe.transformer.config)
     for name in SAMPLERS:
         pipe.set_sampler(name)
@@ -105,10 +129,10 @@ def main() -> None:
             t = median_time(lambda: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, num_images_per_prompt=batch,
                                          generator=torch.Generator().manual_seed(0), output_type="pt"), max(3, reps // 2), warmup=1)
             results[f"latency_{name}_b{batch}"] = t
-            rows.append((f"20 guided steps, {name}, batch {batch} ({prec})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
+            rows.append((f"20 guided steps, {name}, batch {batch} ({app_precision})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
 
     # ---- forward: ours vs diffusers peers, same inputs
-    model = pipe.transformer.eval()
+    model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
     pixart, dit = peers(cfg)
     n = 16
     x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
@@ -122,28 +146,44 @@ def main() -> None:
         "diffusers DiTTransformer2DModel": lambda: dit(x, timestep=t, class_labels=labels),
     }
     params = {"DiT Lab DiTTransformer": model, "diffusers PixArtTransformer2DModel": pixart, "diffusers DiTTransformer2DModel": dit}
-    for label, dtype in (("fp32", None), ("bf16", app_dtype if app_dtype == torch.bfloat16 else None)):
-        if label == "bf16" and dtype is None:
-            continue
+    modes = [("fp32", None, False)]
+    if cpu_has_native_bf16():
+        modes += [("bf16 autocast", torch.bfloat16, False), ("bf16 weights", None, True)]
+    for label, dtype, cast in modes:
         base = None
         for name, fn in calls.items():
+            if cast:  # every model (ours and the peers) and every input in bf16
+                for m in params.values():
+                    m.to(torch.bfloat16)
+            tensors = (x, t, ctx, mask)
+            if cast:
+                x, ctx = x.bfloat16(), ctx.bfloat16()
+
             def run(fn=fn):
                 with torch.no_grad(), autocast_context("cpu", dtype):
                     fn()
+
             sec = median_time(run, reps)
+            x, t, ctx, mask = tensors
             ips = n / sec
             results[f"forward_{label}_{name}"] = ips
             if name.startswith("DiT Lab"):
-                base = ips
-                ratio = ""
+                base, ratio = ips, ""
             else:
                 ratio = f" — ours is {base / ips:.2f}×"
             npar = sum(p.numel() for p in params[name].parameters()) / 1e6
-            rows.append((f"forward batch {n}, {label}: {name} ({npar:.1f}M params)", f"{ips:.0f} img/s{ratio}", "same width/depth/heads/patch/tokens"))
+            rows.append((f"forward batch {n}, {label}: {name} ({npar:.1f}M params)", f"{ips:.0f} img/s{ratio}", "same width/depth/heads/patch/tokens, same inputs"))
+        for m in params.values():
+            m.to(torch.float32)
+    if cpu_has_native_bf16():
+        ours = results["forward_bf16 weights_DiT Lab DiTTransformer"]
+        for peer in ("diffusers PixArtTransformer2DModel", "diffusers DiTTransformer2DModel"):
+            stock = results[f"forward_bf16 autocast_{peer}"]
+            rows.append((f"app path (bf16 weights) vs stock {peer.split()[1]} (bf16 autocast)", f"{ours / stock:.2f}×", "the speed-up a user of each gets"))
 
     # ---- achieved FLOP/s of our forward
     flops = forward_flops(model, (x, t, ctx, mask))
-    for label, dtype, peak in (("fp32", None, peak32), ("bf16", torch.bfloat16, peak16)):
+    for label, peak in (("fp32", peak32), ("bf16 weights", peak16)):
         if peak is None:
             continue
         ips = results[f"forward_{label}_DiT Lab DiTTransformer"]
@@ -171,6 +211,11 @@ def main() -> None:
     sec = median_time(step, reps * 2, warmup=3)
     results["train_img_per_s"] = bs / sec
     rows.append((f"training, batch {bs} ({'bf16 autocast' if train_dtype else 'fp32'})", f"{bs / sec:.0f} img/s", "loss + backward + AdamW + clip + EMA"))
+
+    # ---- app start-up: `python app.py` until the page answers
+    start = app_startup_seconds()
+    results["app_start_s"] = start
+    rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
 
     table = "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     header = (f"Machine: {results['machine']}, {threads} threads, torch {torch.__version__}, native bf16: {results['cpu_native_bf16']}. "

@@ -19,7 +19,7 @@ import PIL.Image
 import torch
 
 from . import schedulers as flow
-from .hardware import best_autocast_dtype, set_threads
+from .hardware import set_threads
 from .image_utils import to_mask_tensor, to_unit_tensor
 from .metrics import psnr, ssim
 from .pipeline_dit import DiTImg2ImgPipeline, DiTInpaintPipeline, DiTPipelineBase, DiTText2ImagePipeline, TraceStep
@@ -136,10 +136,10 @@ class Lab:
         self.t2i = t2i
         self.inpaint = DiTInpaintPipeline(t2i.transformer, flow.make_scheduler(flow.DEFAULT_SAMPLER), t2i.tokenizer, t2i.text_encoder)
         self.img2img = DiTImg2ImgPipeline(t2i.transformer, flow.make_scheduler(flow.DEFAULT_SAMPLER), t2i.tokenizer, t2i.text_encoder)
-        dtype = best_autocast_dtype(self.device)
+        self.precision = t2i.set_precision("auto")  # bf16 weights where the CPU runs bf16 natively
         for p in (self.t2i, self.inpaint, self.img2img):
             p._prompt_cache = t2i._prompt_cache  # one prompt cache for all tabs
-            p.autocast_dtype = dtype
+            p.autocast_dtype = t2i.autocast_dtype
             p.set_progress_bar_config(disable=True)
         self.weights = weights
         self.card = (weights / "README.md").read_text() if (weights / "README.md").exists() else ""
@@ -391,7 +391,7 @@ class Lab:
                                             generator=torch.Generator().manual_seed(int(seed)), output_type="pt") if k == "done")
         x0 = out.images * 2 - 1
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(seed) + 1))
-        xt = flow.add_noise(x0, noise, sigma).to(self.device)
+        xt = flow.add_noise(x0, noise, sigma).to(self.device, self.t2i.transformer.dtype)
         emb = self.t2i.encode_prompt([prompt])
         res = self.t2i.transformer(xt, flow.timestep_from_sigma(torch.tensor([sigma], device=self.device)), emb.hidden_states,
                                    emb.attention_mask, emb.pooled, return_attention=True)

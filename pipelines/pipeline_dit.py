@@ -19,7 +19,7 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
 from . import schedulers as flow
-from .hardware import autocast_context
+from .hardware import autocast_context, best_autocast_dtype
 from .image_utils import (
     ImageInput,
     image_hw,
@@ -123,6 +123,21 @@ class DiTPipelineBase(DiffusionPipeline):
     def set_sampler(self, name: str) -> None:
         """Swap the scheduler by name ('euler', 'heun', 'dpm++2m', 'unipc')."""
         self.scheduler = flow.make_scheduler(name)
+
+    def set_precision(self, mode: str = "auto") -> str:
+        """'fp32'; 'bf16' (the transformer's weights cast to bf16: on a CPU with native bf16
+        this is faster than autocast, which re-casts every weight at every call); 'autocast'
+        (bf16 autocast over fp32 weights, for GPUs); 'auto' picks the fastest the hardware
+        runs natively. Returns the mode used. Affects every pipeline sharing the transformer;
+        casting to bf16 rounds the weights, so going back to fp32 exactly means reloading."""
+        if mode == "auto":
+            native = best_autocast_dtype(self._execution_device)
+            mode = "fp32" if native is None else ("bf16" if self._execution_device.type == "cpu" else "autocast")
+        if mode not in ("fp32", "bf16", "autocast"):
+            raise ValueError(f"Unknown precision {mode!r}; use 'auto', 'fp32', 'bf16' or 'autocast'.")
+        self.transformer.to(torch.bfloat16 if mode == "bf16" else torch.float32)
+        self.autocast_dtype = best_autocast_dtype(self._execution_device) if mode == "autocast" else None
+        return mode
 
     def interrupt(self) -> None:
         """Stop the running loop after the current step (e.g. from a UI's Stop button)."""

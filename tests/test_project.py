@@ -41,22 +41,36 @@ def test_spaces_gpu_only_when_package_present():
     assert "import spaces" in src and "except ImportError" in src
 
 
-def test_precision_detection_both_paths(monkeypatch, make_pipe):
+def test_precision_detection_both_paths(monkeypatch, tiny_transformer, text_pair):
     hardware.cpu_has_native_bf16.cache_clear()
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
     assert hardware.best_autocast_dtype("cpu") is None
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
     assert hardware.best_autocast_dtype("cpu") == torch.bfloat16
     # both paths give the same picture, up to bf16 rounding
-    pipe = make_pipe()
+    import copy
+
+    from pipelines import DiTText2ImagePipeline, make_scheduler
+
+    # a copy: casting to bf16 rounds the weights, which must not leak into other tests
+    pipe = DiTText2ImagePipeline(copy.deepcopy(tiny_transformer), make_scheduler("euler"), *text_pair)
+    pipe.set_progress_bar_config(disable=True)
     kw = dict(num_inference_steps=4, guidance_scale=3.0, output_type="np")
     fp32 = pipe("red apple", generator=torch.Generator().manual_seed(0), **kw).images
-    pipe.autocast_dtype = torch.bfloat16
     try:
+        assert pipe.set_precision("auto") == "bf16"  # CPU with (patched) native bf16: bf16 weights
+        assert pipe.transformer.dtype == torch.bfloat16 and pipe.autocast_dtype is None
         bf16 = pipe("red apple", generator=torch.Generator().manual_seed(0), **kw).images
+        pipe.set_precision("autocast")
+        assert pipe.transformer.dtype == torch.float32 and pipe.autocast_dtype == torch.bfloat16
+        auto = pipe("red apple", generator=torch.Generator().manual_seed(0), **kw).images
     finally:
-        pipe.autocast_dtype = None
-    assert abs(fp32 - bf16).mean() < 0.05 and not (fp32 == bf16).all()
+        pipe.set_precision("fp32")
+    assert pipe.transformer.dtype == torch.float32
+    for other in (bf16, auto):  # the same picture up to bf16 rounding
+        assert abs(fp32 - other).mean() < 0.05 and not (fp32 == other).all()
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    assert pipe.set_precision("auto") == "fp32"
 
 
 def test_threads_env_override(monkeypatch):
