@@ -284,7 +284,7 @@ def build() -> gr.Blocks:
                 gr.Markdown("### Per step: the model's proposal inside the mask, the re-noised known region outside, and their merge")
                 ip_slider = gr.Slider(0, 20, 0, step=1, label="Step", interactive=False)
                 with gr.Row():
-                    ipa = gr.Image(label="model proposal", format="png", height=200)
+                    ipa = gr.Image(label="model proposal", format="png", height=200, elem_id="inpaint-proposal")
                     ipb = gr.Image(label="known region, noised to this level", format="png", height=200)
                     ipc = gr.Image(label="merged: next x_t", format="png", height=200)
                 ip_ev = ip_go.click(inpaint, [editor, ip_prompt, ip_strength, ip_steps, ip_guid, ip_jl, ip_jn, ip_seed],

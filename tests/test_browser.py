@@ -73,18 +73,18 @@ def test_paint_mask_and_inpaint(page, shots):
     status = page.locator("#inpaint-status").inner_text()
     assert "exactly unchanged" in status
     page.locator("#inpaint-result img").wait_for()
-    page.screenshot(path=shots / "inpaint.png")
+    page.locator("#inpaint-proposal img").wait_for()  # the per-step view is filled after the run
+    page.screenshot(path=shots / "inpaint.png", full_page=True)
 
 
 def test_scrub_forward_reverse_and_download_gif(page, shots, tmp_path):
     page.get_by_role("tab", name="4 · Forward & reverse").click()
     page.locator("#trace-button").click()
     wait_text(page, "#trace-equations", "Forward")
-    first = page.locator("#trace-equations").inner_text()
+    assert "step 1 of" in page.locator("#trace-equations").inner_text()
     slider = page.locator("#trace-slider input[type=range]")
     slider.fill("10")  # fires the input event a user's drag fires
-    page.wait_for_function("(t) => document.querySelector('#trace-equations').innerText !== t", arg=first)
-    assert "step 11" in page.locator("#trace-equations").inner_text()
+    wait_text(page, "#trace-equations", "step 11 of")  # the equations now show step 10's numbers
     page.screenshot(path=shots / "forward_reverse.png")
     page.locator("#export-button").click()
     link = page.locator("#export-file a").first
