@@ -52,7 +52,6 @@ class Frames:
 
     panels: dict[str, np.ndarray]
     sigmas: list[float]
-    sigma_next: list[float]
     numbers: list[dict[str, float]] = field(default_factory=list)  # probe-pixel values per step
     guidance_scale: float | None = None
     forward_numbers: list[dict[str, float]] = field(default_factory=list)  # forward process, per step
@@ -90,10 +89,16 @@ def frames_from_trace(trace: list[TraceStep], final: torch.Tensor | None = None,
     out = {k: np.stack(v) for k, v in panels.items() if v}
     out.update({k: np.stack(v) for k, v in extras.items()})
     sig = [s.sigma for s in trace]
-    nxt = [s.sigma_next for s in trace]
     if final is not None and trace:
         out["x_t"] = np.concatenate([out["x_t"], to_uint8(final[image])[None]])
-    return Frames(out, sig, nxt, numbers, guidance_scale)
+    return Frames(out, sig, numbers, guidance_scale)
+
+
+def _sigma_grid(sampler: str, steps: int) -> list[float]:
+    """The sigmas a sampler visits for `steps` steps, ending at 0."""
+    sch = flow.make_scheduler(sampler)
+    sch.set_timesteps(int(steps))
+    return sch.sigmas.float().tolist()
 
 
 def forward_equation(sigma: float, x0: float, eps: float) -> str:
@@ -141,8 +146,6 @@ class Lab:
             p._prompt_cache = t2i._prompt_cache  # one prompt cache for all tabs
             p.autocast_dtype = t2i.autocast_dtype
             p.set_progress_bar_config(disable=True)
-        self.weights = weights
-        self.card = (weights / "README.md").read_text() if (weights / "README.md").exists() else ""
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------- streaming
@@ -350,9 +353,7 @@ class Lab:
 
     def schedule_point(self, steps: int, sigma: float):
         """The default sampler's schedule of `steps` steps with the noise level sigma marked."""
-        sch = flow.make_scheduler(flow.DEFAULT_SAMPLER)
-        sch.set_timesteps(int(steps))
-        return schedule_figure(sch.sigmas.float().tolist(), current_sigma=float(sigma), title=f"σ = {float(sigma):.2f} on the {int(steps)}-step schedule")
+        return schedule_figure(_sigma_grid(flow.DEFAULT_SAMPLER, steps), current_sigma=float(sigma), title=f"σ = {float(sigma):.2f} on the {int(steps)}-step schedule")
 
     def export(self, frames: Frames, fmt: str = "gif", fps: float = 4.0, scale: int = 4) -> Path:
         """[forward | reverse x_t | x̂₀ | ε̂] side by side for every step, as GIF or MP4."""
@@ -378,10 +379,7 @@ class Lab:
         return architecture_svg(dict(m.config), counts)
 
     def schedule(self, sampler: str, steps: int):
-        sch = flow.make_scheduler(sampler)
-        sch.set_timesteps(int(steps))
-        sig = sch.sigmas.float().tolist()
-        return schedule_figure(sig, title=f"{sampler}, {int(steps)} steps: the σ the sampler visits")
+        return schedule_figure(_sigma_grid(sampler, steps), title=f"{sampler}, {int(steps)} steps: the σ the sampler visits")
 
     @torch.no_grad()
     def attention_maps(self, prompt: str, seed: int = 0, sigma: float = 0.5, steps: int = 20) -> tuple[PIL.Image.Image, list[tuple[PIL.Image.Image, str]]]:

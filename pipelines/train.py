@@ -288,9 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         ema_model = DiTTransformer(**config)
         ema.copy_to(ema_model)
         write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{step:07d}.png", args.grid_steps)
-        val_model = DiTTransformer(**config)
-        ema.copy_to(val_model)
-        val = validation_loss(val_model, val_x0, val_states, val_masks, val_noise, accelerator.autocast)
+        val = validation_loss(ema_model, val_x0, val_states, val_masks, val_noise, accelerator.autocast)
         rec = {"step": step, "images_seen": images_seen, "train_minutes": round(minutes, 2), **val}
         with open(log_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
