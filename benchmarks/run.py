@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines import SAMPLERS, DiTText2ImagePipeline  # noqa: E402
 from pipelines.hardware import autocast_context, best_autocast_dtype, cpu_has_native_bf16, set_threads  # noqa: E402
-from pipelines.train import EMA, flow_matching_loss  # noqa: E402
+from training.train import EMA, flow_matching_loss  # noqa: E402
 
 WEIGHTS = ROOT / "weights" / "dit-emoji"
 

@@ -1,6 +1,6 @@
 """Write the app's example images (assets/examples/*.png) from the built emoji data.
 
-    python -m pipelines.data && python scripts/make_examples.py
+    python -m training.data && python scripts/make_examples.py
 
 Noto Emoji art (Apache 2.0), 32x32 as the model sees it: a handful of files, not a dataset.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipelines.data import EmojiDataset
+from training.data import EmojiDataset
 
 NAMES = ["grinning face", "red apple", "cat face", "pizza", "red heart", "rocket"]
 

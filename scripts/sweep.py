@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 from pipelines import DiTText2ImagePipeline
-from pipelines.data import EmojiDataset
-from pipelines.evaluate import evaluate
+from training.data import EmojiDataset
+from training.evaluate import evaluate
 from pipelines.hardware import set_threads
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from pipelines import data
+from training import data
 
 
 def test_custom_folder(tmp_path):

@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from pipelines.data import EmojiDataset, EmojiRecord
-from pipelines.evaluate import GRID_PROMPTS, fixed_captions, frechet_distance, grid_array
-from pipelines.judge import EmojiJudge, augment, rank_accuracy
+from training.data import EmojiDataset, EmojiRecord
+from training.evaluate import GRID_PROMPTS, fixed_captions, frechet_distance, grid_array
+from training.judge import EmojiJudge, augment, rank_accuracy
 
 
 def fake_dataset(n=200):

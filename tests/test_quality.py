@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from pipelines import DiTText2ImagePipeline
-from pipelines.data import EmojiDataset
-from pipelines.evaluate import evaluate, grid_array, prompt_grid
+from training.data import EmojiDataset
+from training.evaluate import evaluate, grid_array, prompt_grid
 from pipelines.schedulers import DEFAULT_SAMPLER
 
 pytestmark = pytest.mark.slow

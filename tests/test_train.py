@@ -7,7 +7,7 @@ import PIL.Image
 import pytest
 
 from pipelines import DiTText2ImagePipeline
-from pipelines.train import EMA, lr_at, main, parse_args
+from training.train import EMA, lr_at, main, parse_args
 
 TINY = ["--hidden-size", "32", "--depth", "2", "--num-heads", "2", "--batch-size", "4", "--grid-steps", "2", "--precision", "fp32"]
 

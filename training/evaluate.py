@@ -20,8 +20,8 @@ import torch
 from PIL import Image
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
-from .hardware import set_threads
-from .schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
+from pipelines.hardware import set_threads
+from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
@@ -132,7 +132,7 @@ def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidan
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .pipeline_dit import DiTText2ImagePipeline
+    from pipelines.pipeline_dit import DiTText2ImagePipeline
 
     p = argparse.ArgumentParser(description="Judge-based evaluation of a DiT Lab pipeline.")
     p.add_argument("weights", type=Path)

@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from . import schedulers as flow
+from pipelines import schedulers as flow
 from .data import DEFAULT_DATA_DIR, EmojiDataset
-from .hardware import best_autocast_dtype, set_threads
-from .text_encoder import encode_text, load_text_encoder
-from .transformer_dit import DiTTransformer
+from pipelines.hardware import best_autocast_dtype, set_threads
+from pipelines.text_encoder import encode_text, load_text_encoder
+from pipelines.transformer_dit import DiTTransformer
 
 VAL_SIGMAS = (0.2, 0.5, 0.8)
 
@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="warm-start: a saved pipeline (e.g. weights/dit-emoji) whose transformer weights start this run; "
+                        "the optimizer starts fresh, so keep a short --warmup-steps")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                   help="torch.compile the training forward (costs a minute or two of compilation at start)")
     p.add_argument("--export-only", action="store_true", help="write run-dir's latest EMA weights to --output and stop")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
@@ -96,14 +101,9 @@ class CaptionBank:
     """Every caption the templates can produce, encoded once by the frozen text encoder."""
 
     def __init__(self, dataset: EmojiDataset, tokenizer, text_encoder, cache: Path | None) -> None:
-        from .data import TEMPLATES
-
         captions = {""}
-        for r in dataset.records:
-            if r.style:
-                captions.update(t.format(name=r.name, style=r.style) for t in TEMPLATES)
-            else:
-                captions.add(r.name)
+        for caps in dataset.caption_lists:
+            captions.update(caps)
         self.captions = sorted(captions)
         self.index = {c: i for i, c in enumerate(self.captions)}
         key = hashlib.sha1("\n".join(self.captions).encode()).hexdigest()[:12]
@@ -201,10 +201,19 @@ def write_grid(pipe_cls, model, path: Path, steps: int) -> None:
     model.train()
 
 
+def warm_start(model: DiTTransformer, pipeline_dir: Path) -> None:
+    """Copy a saved pipeline's transformer weights (any dtype) into `model`; configs must match."""
+    saved = DiTTransformer.from_pretrained(Path(pipeline_dir) / "transformer", use_safetensors=True)
+    keys = ("sample_size", "in_channels", "patch_size", "hidden_size", "depth", "num_heads")
+    if any(saved.config[k] != model.config[k] for k in keys):
+        raise SystemExit(f"--init-from {pipeline_dir}: its config {({k: saved.config[k] for k in keys})} differs from the arguments'")
+    model.load_state_dict({k: v.float() for k, v in saved.state_dict().items()})
+
+
 def export_pipeline(run_dir: Path, output: Path) -> Path:
     """The run's EMA weights as a pipeline folder: fp16 safetensors (half the size; loaded
     back as fp32), the default sampler's scheduler, model_index.json."""
-    from .pipeline_dit import DiTText2ImagePipeline
+    from pipelines.pipeline_dit import DiTText2ImagePipeline
 
     model = DiTTransformer.from_pretrained(run_dir / "ema", use_safetensors=True).to(torch.float16)
     DiTText2ImagePipeline(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER)).save_pretrained(output)
@@ -214,7 +223,7 @@ def export_pipeline(run_dir: Path, output: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     from accelerate import Accelerator
 
-    from .pipeline_dit import DiTText2ImagePipeline
+    from pipelines.pipeline_dit import DiTText2ImagePipeline
 
     args = parse_args(argv)
     if args.export_only:
@@ -244,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     config = dict(sample_size=images.shape[-1], in_channels=3, patch_size=args.patch_size, hidden_size=args.hidden_size,
                   depth=args.depth, num_heads=args.num_heads)
     model = DiTTransformer(**config)
+    if args.init_from is not None:
+        warm_start(model, args.init_from)
     ema = EMA(model, args.ema_max_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
     args.run_dir.mkdir(parents=True, exist_ok=True)
@@ -259,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     first_step = step
     model, opt = accelerator.prepare(model, opt)
     raw = accelerator.unwrap_model(model)
+    forward = torch.compile(model) if args.compile else model  # same parameters, compiled graph
 
     # fixed validation batch: 256 images, fixed captions (canonical names) and noise
     g = torch.Generator().manual_seed(1234)
@@ -310,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         x0 = (images[idx].float() / 127.5 - 1.0).to(accelerator.device)
         caps = ["" if pyrng.random() < args.caption_dropout else dataset.caption(int(i), pyrng) for i in idx]
         states, masks = (t.to(accelerator.device) for t in bank.lookup(caps))
-        loss = flow_matching_loss(model, x0, states, masks, accelerator.autocast)
+        loss = flow_matching_loss(forward, x0, states, masks, accelerator.autocast)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), 1.0)

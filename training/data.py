@@ -14,6 +14,7 @@ line: {"file_name": "cat.png", "text": "a cat"} (the Hugging Face imagefolder fo
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -50,6 +51,10 @@ TEMPLATES = [
     "{name} emoji, {style}",
     "{style} {name}",
 ]
+# Everyday words beside the name (emojibase tags, shortcodes, subgroup), so that "kitty",
+# "a slice of pizza"-like prompts land near something the model has seen. Each image gets a
+# fixed list of captions (seeded by its name), and training samples one of them per step.
+WORD_TEMPLATES = ["{name}, {t1}, {t2}", "{t1} {t2}", "{t1}, {t2}, {t3}", "a {t1}", "{t1} emoji", "{name} ({sub})", "{t1}, {style}"]
 
 
 @dataclass
@@ -58,6 +63,24 @@ class EmojiRecord:
     style: str  # "twemoji style" / "noto style" ("" for a user's own images)
     category: str
     base_name: str  # name without skin tone
+    tags: tuple[str, ...] = ()  # emojibase tags and shortcodes ("kitty", "pet", "too cool")
+    subgroup: str = ""  # emojibase subgroup in words ("animal mammal")
+
+    def captions(self, held_out: frozenset[str] = frozenset()) -> list[str]:
+        """Every caption this image is trained with: the name in TEMPLATES, then everyday words
+        in WORD_TEMPLATES. Any caption in `held_out` (the evaluation's paraphrases) is dropped, so
+        held-out prompts are never seen in training, by construction."""
+        if not self.style:
+            return [self.name]
+        caps = [t.format(name=self.name, style=self.style) for t in TEMPLATES]
+        words = [w for w in self.tags if w.lower() != self.name.lower()]
+        if words:
+            rng = random.Random(self.name)  # fixed per emoji: the caption bank is enumerable
+            tone = self.name[len(self.base_name):]  # ", dark skin tone" or ""
+            for t in WORD_TEMPLATES * 2:  # two draws of words per template
+                t1, t2, t3 = (rng.sample(words, min(3, len(words))) * 3)[:3]  # distinct words where there are 3
+                caps.append(t.format(name=self.name, t1=t1, t2=t2, t3=t3, sub=self.subgroup or t2, style=self.style) + tone * ("{name}" not in t))
+        return [c for c in dict.fromkeys(" ".join(c.split()) for c in caps) if c.lower() not in held_out]
 
 
 def _pack(spec: str, cache: Path) -> Path:
@@ -94,6 +117,20 @@ def _cldr_names(names_tgz: Path) -> dict[str, str]:
     return table
 
 
+def _words(names_tgz: Path) -> dict[str, tuple[list[str], str]]:
+    """hexcode (without FE0F) -> (tags + shortcodes in words, subgroup in words)."""
+    groups = _read_json(names_tgz, "package/meta/groups.json")["subgroups"]
+    codes = _read_json(names_tgz, "package/en/shortcodes/emojibase.json")
+    table = {}
+    for e in _read_json(names_tgz, "package/en/data.json"):
+        sc = codes.get(e["hexcode"], [])
+        sc = [sc] if isinstance(sc, str) else sc
+        words = list(dict.fromkeys([*e.get("tags", []), *(c.replace("_", " ") for c in sc)]))
+        sub = " ".join(reversed(groups.get(str(e.get("subgroup")), "").split("-")))  # "animal-mammal" -> "mammal animal"
+        table[e["hexcode"].replace("-FE0F", "")] = (words, sub)
+    return table
+
+
 def _label(unified: str, fallback: str | None, cldr: dict[str, str]) -> str:
     label = cldr.get(unified.upper().replace("-FE0F", "")) or (fallback or "").lower()
     # "waving hand: dark skin tone" reads as a caption better with a comma
@@ -111,11 +148,13 @@ def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
     """Build data_dir/emoji32/{images.npy, meta.json}; a second call reuses them."""
     out = Path(data_dir) / "emoji32"
     if (out / "images.npy").exists() and (out / "meta.json").exists() and not force:
-        return out
+        if "tags" in json.loads((out / "meta.json").read_text())[0]:
+            return out  # (a set built before tags were recorded is rebuilt)
     cache = Path(data_dir) / "npm-cache"
     tgz = {k: _pack(v, cache) for k, v in PACKAGES.items()}
     meta = _read_json(tgz["meta"], "package/emoji.json")
     cldr = _cldr_names(tgz["names"])
+    words = _words(tgz["names"])
 
     # (image file, label, base label, category) for every emoji and skin-tone variant
     entries = []
@@ -123,19 +162,21 @@ def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
         if e["category"] == "Component":
             continue
         base = _label(e["unified"], e["name"], cldr)
-        entries.append((e["image"], base, base, e["category"], e))
+        extra = words.get(e["unified"].upper().replace("-FE0F", ""), ([], ""))
+        entries.append((e["image"], base, base, e["category"], e, extra))
         for var in (e.get("skin_variations") or {}).values():
-            entries.append((var["image"], _label(var["unified"], None, cldr) or base, base, e["category"], var))
+            entries.append((var["image"], _label(var["unified"], None, cldr) or base, base, e["category"], var, extra))
 
     images, records = [], []
     for style, (folder, style_text) in STYLES.items():
-        wanted = {f"package/img/{folder}/64/{img}": (lab, base, cat) for img, lab, base, cat, src in entries if src.get(f"has_img_{folder}")}
+        wanted = {f"package/img/{folder}/64/{img}": (lab, base, cat, extra) for img, lab, base, cat, src, extra in entries if src.get(f"has_img_{folder}")}
         with tarfile.open(tgz[style]) as tar:
             for member in tar:
                 if member.name in wanted:
-                    lab, base, cat = wanted[member.name]
+                    lab, base, cat, (tags, sub) = wanted[member.name]
                     images.append(_to_rgb32(tar.extractfile(member).read()))
-                    records.append({"name": lab, "style": style_text, "category": cat, "base_name": base, "file": member.name})
+                    records.append({"name": lab, "style": style_text, "category": cat, "base_name": base, "file": member.name,
+                                    "tags": tags, "subgroup": sub})
     order = sorted(range(len(records)), key=lambda i: (records[i]["style"], records[i]["file"]))
     tmp = out.with_suffix(".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -162,7 +203,8 @@ class EmojiDataset:
         if (data_dir / "metadata.jsonl").exists():
             return cls.from_folder(data_dir)
         out = build(data_dir)
-        records = [EmojiRecord(r["name"], r["style"], r["category"], r["base_name"]) for r in json.loads((out / "meta.json").read_text())]
+        records = [EmojiRecord(r["name"], r["style"], r["category"], r["base_name"], tuple(r["tags"]), r["subgroup"])
+                   for r in json.loads((out / "meta.json").read_text())]
         return cls(np.load(out / "images.npy"), records)
 
     @classmethod
@@ -193,10 +235,15 @@ class EmojiDataset:
         return len(self.records)
 
     def caption(self, i: int, rng: random.Random) -> str:
-        r = self.records[i]
-        if not r.style:
-            return r.name
-        return rng.choice(TEMPLATES).format(name=r.name, style=r.style)
+        """One training caption of image i, drawn from its list (see EmojiRecord.captions)."""
+        return rng.choice(self.caption_lists[i])
+
+    @functools.cached_property
+    def caption_lists(self) -> list[list[str]]:
+        from .paraphrases import held_out_prompts
+
+        held = held_out_prompts()
+        return [r.captions(held) for r in self.records]
 
     def canonical_captions(self) -> list[str]:
         return [r.name for r in self.records]

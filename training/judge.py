@@ -22,8 +22,8 @@ from diffusers.models.modeling_utils import ModelMixin
 from tqdm.auto import tqdm
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
-from .hardware import set_threads
-from .text_encoder import encode_text, load_text_encoder
+from pipelines.hardware import set_threads
+from pipelines.text_encoder import encode_text, load_text_encoder
 
 DEFAULT_JUDGE = Path(__file__).resolve().parent.parent / "weights" / "judge"
 
