@@ -12,12 +12,34 @@ import torch
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 
 
+def centre_square(im: PIL.Image.Image) -> PIL.Image.Image:
+    """The largest centred square: the model is square, and squashing would distort shapes."""
+    side = min(im.size)
+    left, top = (im.width - side) // 2, (im.height - side) // 2
+    return im.crop((left, top, left + side, top + side)) if im.width != im.height else im
+
+
+def fit_square(im: PIL.Image.Image, size: int) -> PIL.Image.Image:
+    """The one resize rule for images everywhere (training data, pipelines, app uploads):
+    centre square, then LANCZOS to size x size."""
+    im = centre_square(im)
+    return im if im.size == (size, size) else im.resize((size, size), PIL.Image.LANCZOS)
+
+
+def _centre_square_array(arr: np.ndarray) -> np.ndarray:
+    h, w = arr.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return arr[top : top + side, left : left + side]
+
+
 def to_unit_tensor(image: ImageInput | list, size: int) -> torch.Tensor:
     """Any image(s) -> (N, 3, size, size) float32 in [0, 1].
 
     PIL images and uint8 arrays are read as 0..255; float arrays as [0, 1] (H, W, 3) or
     (N, H, W, 3); torch tensors as (N, 3, H, W) or (3, H, W) in [0, 1]. Transparent pixels
-    are put on white (the training data's background); other sizes are resized with LANCZOS.
+    are put on white (the training data's background); other sizes take `fit_square`'s rule
+    (arrays and tensors: centre square, then bicubic with antialiasing).
     """
     if isinstance(image, list):
         if not image:
@@ -28,9 +50,7 @@ def to_unit_tensor(image: ImageInput | list, size: int) -> torch.Tensor:
         if im.mode in ("RGBA", "LA", "P"):
             im = im.convert("RGBA")
             im = PIL.Image.alpha_composite(PIL.Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
-        im = im.convert("RGB")
-        if im.size != (size, size):
-            im = im.resize((size, size), PIL.Image.LANCZOS)
+        im = fit_square(im.convert("RGB"), size)
         return torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)
     if isinstance(image, np.ndarray):
         arr = image
@@ -53,6 +73,10 @@ def to_unit_tensor(image: ImageInput | list, size: int) -> torch.Tensor:
             raise ValueError(f"Expected an image tensor shaped (3, H, W) or (N, 3, H, W), got {tuple(image.shape)}.")
     else:
         raise ValueError(f"Unsupported image type {type(image).__name__}: pass a PIL image, a numpy array or a torch tensor.")
+    if t.shape[-1] != t.shape[-2]:
+        side = min(t.shape[-2:])
+        top, left = (t.shape[-2] - side) // 2, (t.shape[-1] - side) // 2
+        t = t[..., top : top + side, left : left + side]
     if t.shape[-1] != size or t.shape[-2] != size:
         t = torch.nn.functional.interpolate(t, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
     return t.clamp(0.0, 1.0)
@@ -87,7 +111,7 @@ def to_mask_tensor(mask: ImageInput, image_hw: tuple[int, int], size: int) -> to
             f"mask_image is {arr.shape[1]}x{arr.shape[0]} but the image is {image_hw[1]}x{image_hw[0]}: "
             "paint the mask on the same image (same width and height)."
         )
-    t = torch.from_numpy(np.ascontiguousarray(arr))[None, None]
+    t = torch.from_numpy(np.ascontiguousarray(_centre_square_array(arr)))[None, None]  # the image's crop
     if t.shape[-1] != size:
         # nearest keeps it binary; max-pooling first makes thin strokes survive a downscale
         t = torch.nn.functional.adaptive_max_pool2d(t, size) if t.shape[-1] > size else torch.nn.functional.interpolate(t, size=(size, size), mode="nearest")

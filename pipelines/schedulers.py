@@ -1,4 +1,4 @@
-"""Rectified flow (DESIGN.md §3): the objective's maths, and the diffusers samplers that fit it.
+"""Rectified flow: the objective's maths, and the diffusers samplers that fit it.
 
 Forward process, the one the app displays:   x_t = (1 - sigma) * x_0 + sigma * eps,   sigma in [0, 1]
 Model output (velocity):                     v   = eps - x_0  (= d x_t / d sigma)

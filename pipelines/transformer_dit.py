@@ -1,8 +1,8 @@
 """The DiT Lab transformer: a small, text-conditioned Diffusion Transformer on pixels.
 
 One file, read top to bottom: embedders, the block, the final layer, the model.
-Names follow the DiT paper (Peebles & Xie, 2023); the additions are the ones DESIGN.md
-measured as needed at patch 4 on a CPU budget:
+Names follow the DiT paper (Peebles & Xie, 2023); the additions are the ones a CPU budget at
+patch 4 needs (docs/architecture.md says why):
 
 * adaLN-Zero conditioning on (timestep embedding + pooled text embedding), as in DiT;
 * cross-attention from image tokens to the text tokens, as in PixArt-alpha, so that
@@ -75,9 +75,11 @@ class TimestepEmbedder(nn.Module):
         args = t[:, None].float() * freqs[None]  # (N, half)
         return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # (N, dim)
 
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        # `dtype` is the compute dtype (the image tokens'), not the weights' storage dtype,
+        # which under layerwise casting is fp8
         t_freq = self.timestep_embedding(t, self.frequency_embedding_size)
-        return self.mlp(t_freq.to(self.mlp[0].weight.dtype))
+        return self.mlp(t_freq.to(dtype))
 
 
 class Attention(nn.Module):
@@ -198,6 +200,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = False
+    _skip_layerwise_casting_patterns = ["pos_embed", "norm"]  # kept in full precision, as diffusers' PixArt does
 
     @register_to_config
     def __init__(
@@ -309,7 +312,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
             pooled_projections = (encoder_hidden_states * m).sum(1) / m.sum(1).clamp(min=1.0)
 
         x = self.x_embedder(hidden_states).flatten(2).transpose(1, 2) + self.pos_embed  # (N, T, D)
-        c = self.t_embedder(timestep) + self.text_pool_embedder(pooled_projections)  # (N, D)
+        c = self.t_embedder(timestep, x.dtype) + self.text_pool_embedder(pooled_projections)  # (N, D)
         context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
 
         half = len(self.blocks) // 2

@@ -38,7 +38,8 @@ def make_pipe(tiny_transformer, text_pair):
         from pipelines import DiTText2ImagePipeline
 
         cls = cls or DiTText2ImagePipeline
-        pipe = cls(transformer=tiny_transformer, scheduler=make_scheduler(sampler), tokenizer=text_pair[0], text_encoder=text_pair[1])
+        # tokenizer/text_encoder None: the packaged encoder, loaded on the first prompt (the usual path)
+        pipe = cls(transformer=tiny_transformer, scheduler=make_scheduler(sampler))
         pipe.set_progress_bar_config(disable=True)
         return pipe
 

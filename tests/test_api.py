@@ -1,11 +1,11 @@
-"""Every named endpoint of the launched app, through gradio_client (as README shows)."""
+"""Every named endpoint of the launched app, through gradio_client (as the README shows)."""
 
 import numpy as np
 import PIL.Image
 import pytest
 from gradio_client import Client, handle_file
 
-from pipelines.lab import example_images
+from lab.runtime import example_images
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +21,16 @@ def test_named_endpoints_exist(client):
 
 
 def test_generate(client):
-    gallery, live, seed, status, step, files = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
-    assert len(gallery) == 2 and seed == 7 and "Done" in status
+    gallery, live, seed, status, step, files, *scrubber = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
+    assert len(gallery) == 2 and seed == 7 and "Done: 6 steps" in status and step["value"] == 6
     sizes = sorted(PIL.Image.open(f).size for f in files)
     assert sizes == [(32, 32), (32, 32), (256, 256), (256, 256)]  # native and display size
     im = PIL.Image.open(gallery[0]["image"])
     assert im.size == (32, 32) and im.format == "PNG"
+    assert scrubber[-1].startswith("6 of 6 steps done")
     # same seed, same image
     again = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")[0]
     assert np.array_equal(np.asarray(im), np.asarray(PIL.Image.open(again[0]["image"])))
-
-
-def test_generate_rejects_empty_prompt(client):
-    with pytest.raises(Exception, match="prompt"):
-        client.predict("  ", "", 0, False, 4, 3.0, "euler", 1, api_name="/generate")
 
 
 def test_inpaint(client, tmp_path):
@@ -43,9 +39,9 @@ def test_inpaint(client, tmp_path):
     mask[6:18, 6:26] = 255
     PIL.Image.fromarray(mask).save(tmp_path / "mask.png")
     editor = {"background": handle_file(str(src)), "layers": [handle_file(str(tmp_path / "mask.png"))], "composite": None, "id": None}
-    result, live, diff, status, step = client.predict(editor, "red heart", 1.0, 6, 3.0, 1, 1, 0, api_name="/inpaint")
+    result, live, diff, status, *_ = client.predict(editor, "red heart", 1.0, 6, 3.0, 1, 1, 0, api_name="/inpaint")
     assert "exactly unchanged" in status
-    res = np.asarray(PIL.Image.open(result).convert("RGB"))
+    res = np.asarray(PIL.Image.open(result).convert("RGB"))[::8, ::8]  # shown 8x: one pixel per square
     orig = np.asarray(PIL.Image.open(src).convert("RGB"))
     keep = mask[..., 3] == 0
     assert np.array_equal(res[keep], orig[keep]) and not np.array_equal(res[~keep], orig[~keep])
@@ -61,8 +57,8 @@ def test_denoise(client):
 
 
 def test_trace_then_export(client):
-    status, step, fwd, xt, x0, eps, guidance, eq, plot = client.predict("cat face", None, 5, 3.0, 0, api_name="/trace")
-    assert "Ready" in status and "Forward" in eq and len(guidance) == 3
+    status, step, fwd, xt, x0, eps, g_u, g_c, g_g, eq, plot, position = client.predict("cat face", None, 5, 3.0, 0, "euler", api_name="/trace")
+    assert "Ready" in status and "Forward" in eq and g_u and g_c and g_g and "0 of 5 steps done" in position
     gif = client.predict("gif", api_name="/export")
     with PIL.Image.open(gif) as im:
         assert im.format == "GIF" and im.n_frames == 6
@@ -71,6 +67,7 @@ def test_trace_then_export(client):
 
 
 def test_attention(client):
-    image, gallery = client.predict("red heart", 0, 0.5, api_name="/attention")
+    image, gallery, legend = client.predict("red heart", 0, 0.5, api_name="/attention")
     captions = [g["caption"] for g in gallery]
     assert any(c.startswith("red") for c in captions) and any(c.startswith("heart") for c in captions)
+    assert PIL.Image.open(legend).size[0] > 100

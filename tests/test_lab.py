@@ -1,24 +1,29 @@
-"""The app's handlers as plain functions, on a tiny random model."""
+"""The app's tab handlers as plain functions, on a tiny random model."""
 
 import re
 
 import numpy as np
 import PIL.Image
 import pytest
+import torch
 
+from lab import denoise, explain, generate, inpaint, trace
+from lab.frames import PROBE_PIXEL, forward_equation, reverse_equations
+from lab.runtime import Runtime, example_images, use_runtime
 from pipelines import DiTText2ImagePipeline, make_scheduler
-from pipelines.lab import PROBE_PIXEL, Lab, example_images, forward_equation, reverse_equations
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory, tiny_transformer, text_pair):
+@pytest.fixture(scope="module", autouse=True)
+def tiny_runtime(tmp_path_factory, tiny_transformer):
     path = tmp_path_factory.mktemp("weights")
-    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler"), *text_pair).save_pretrained(path)
-    return Lab(path)
+    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
+    use_runtime(Runtime(path))
+    yield
+    use_runtime(None)
 
 
-def last(it):
-    events = list(it)
+def run(gen):
+    events = list(gen)
     assert events, "handler yielded nothing"
     return events, events[-1]
 
@@ -27,87 +32,153 @@ def numbers_in(s: str) -> list[float]:
     return [float(x) for x in re.findall(r"[-+]?\d+\.\d+", s)]
 
 
+def mask_png(tmp_path, rows=slice(4, 16), cols=slice(4, 28)):
+    m = np.zeros((32, 32, 4), np.uint8)
+    m[rows, cols] = 255
+    path = tmp_path / "mask.png"
+    PIL.Image.fromarray(m).save(path)
+    return str(path), m[..., 3] > 0
+
+
 def test_examples_ship():
     ex = example_images()
     assert len(ex) >= 4 and all(PIL.Image.open(p).size == (32, 32) for p in ex)
 
 
-def test_generate_streams_then_returns(lab):
-    events, out = last(lab.generate("red apple", "", seed=5, steps=4, guidance_scale=3.0, sampler="heun", num_images=2))
-    previews = [e for e in events if "preview" in e]
-    assert len(previews) == len(out["frames"]) >= 4  # one live frame per model call
-    assert len(out["images"]) == 2 and out["images"][0].size == (32, 32) and out["seed"] == 5
-    view = lab.step_view(out["frames"], 0)
-    assert view["x_t"].size == (256, 256) and view["sigma"] == pytest.approx(1.0)
+def test_generate_streams_then_returns_everything():
+    events, out = run(generate.generate("red apple", "", 5, False, 4, 3.0, "heun", 2))
+    gallery, live, seed, status, frames, slider, files, sx, s0, se, info = out
+    assert len(gallery) == 2 and gallery[0].size == (32, 32) and seed == 5
+    # Heun: 4 steps are 4 steps (7 model calls), and every number says so
+    assert len(frames) == 4 and "Done: 4 steps (7 model calls)" in status
+    steps_seen = [e[3] for e in events[1:-1]]
+    assert steps_seen == [f"Step {i} of 4…" for i in range(1, 5)]
+    assert sx.size == (256, 256) and info.startswith("4 of 4 steps done")
+    assert len(files) == 4
 
 
-def test_equations_show_the_numbers_the_pipeline_ran(lab):
-    _, out = last(lab.generate("cat face", "", seed=1, steps=5, guidance_scale=4.0, sampler="euler", num_images=1))
-    frames = out["frames"]
-    r, c = PROBE_PIXEL
+def test_same_settings_same_image_whatever_ran_before(tmp_path):
+    """Runs never change each other: a RePaint inpaint (Euler) or a trace with another sampler in
+    between leaves the next generate and attention results as they were."""
+    a = run(generate.generate("cat face", "", 3, False, 4, 3.0, "unipc", 1))[1][0][0]
+    att_a = run_once(explain.attention("cat face", 0, 0.5))
+    path, _ = mask_png(tmp_path)
+    editor = {"background": str(example_images()[0]), "layers": [path]}
+    run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0))
+    run(trace.run_trace("rocket", None, 4, 3.0, 0, "heun"))
+    b = run(generate.generate("cat face", "", 3, False, 4, 3.0, "unipc", 1))[1][0][0]
+    att_b = run_once(explain.attention("cat face", 0, 0.5))
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert np.array_equal(np.asarray(att_a[0]), np.asarray(att_b[0]))
+    # and a plain inpaint after a RePaint one runs the default sampler again
+    out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 1, 1, 0))[1]
+    assert "sampler unipc" in out[3]
+
+
+def run_once(result):
+    return result
+
+
+def test_equations_show_the_numbers_the_pipeline_ran():
+    out = run(trace.run_trace("cat face", None, 5, 4.0, 1, "euler"))[1]
+    frames = out[0]
     for k in range(len(frames) - 1):
-        num = frames.numbers[k]
-        lines = reverse_equations(num, frames.guidance_scale).splitlines()
-        results = [numbers_in(line)[-1] for line in lines]  # what each displayed equation equals
-        x0_line, eps_line, guide_line, update_line = results
+        num = frames.steps[k].numbers
+        lines = [line for line in reverse_equations(num, "euler").splitlines() if line.startswith("$$")]
+        x0_line, eps_line, guide_line, update_line = (numbers_in(line)[-1] for line in lines)
         assert x0_line == pytest.approx(num["x0_pred"], abs=2e-3)
         assert eps_line == pytest.approx(num["noise_pred"], abs=2e-3)
-        # the guidance equation gives the guided x0 the pipeline actually used
-        assert guide_line == pytest.approx(num["x0_pred"], abs=3e-3)
-        # the Euler update gives the next step's input exactly as the loop computed it
-        assert update_line == pytest.approx(frames.numbers[k + 1]["x_t"], abs=3e-3)
+        assert guide_line == pytest.approx(num["x0_pred"], abs=3e-3)  # the guided x0 the pipeline used
+        # Euler's update gives the next position's state exactly as the loop computed it
+        assert update_line == pytest.approx(frames.steps[k + 1].numbers["x_t"], abs=3e-3)
     fwd = numbers_in(forward_equation(0.25, 0.5, -1.0))
     assert fwd[-1] == pytest.approx(0.75 * 0.5 + 0.25 * -1.0)
 
 
-def test_inpaint_handler_keeps_outside_and_reports(lab):
-    image = PIL.Image.open(example_images()[0])
-    mask = np.zeros((32, 32), np.float32)
-    mask[4:16, 4:28] = 1
-    events, out = last(lab.inpaint_run(image, mask, "red heart", 1.0, steps=4, guidance_scale=3.0, jump_length=2, jump_n_sample=2, seed=0))
-    assert out["max_outside_diff"] == 0.0
-    res = np.asarray(out["result"])
-    assert np.array_equal(res[mask == 0], np.asarray(image.convert("RGB"))[mask == 0])
-    view = lab.inpaint_step_view(out["frames"], 1)
-    assert set(view) == {"proposal", "known", "merged"}
-    with pytest.raises(ValueError, match="mask is empty"):
-        list(lab.inpaint_run(image, np.zeros((32, 32)), "", 1.0, 4, 3.0, 1, 1, 0))
+def test_step_numbers_agree_everywhere():
+    out = run(trace.run_trace("cat face", None, 20, 4.0, 1, "euler"))[1]
+    frames = out[0]
+    panels = trace.view(frames, 10)
+    title, equations, position = panels[8]._suptitle, panels[7], panels[9]
+    assert "10 of 20 steps done" in position
+    assert "step 11 of 20** (from 10 to 11 steps done)" in equations
+    assert "Forward** at position 10" in equations
+    assert frames.sigmas[10] == pytest.approx(frames.steps[10].numbers["sigma"])
 
 
-def test_denoise_handler_metrics(lab):
-    image = PIL.Image.open(example_images()[1])
-    _, out = last(lab.denoise(image, sigma=0.4, image_is_noisy=False, steps=10, seed=0))
-    assert out["steps_scheduled"] == 10 and abs(out["sigma_start"] - 0.4) <= 0.6 / 10
-    assert out["steps_run"] == len(out["frames"]) == 4
-    names = [r[0] for r in out["metrics"]]
-    assert names == ["noisy input", "one-step x̂₀", "iterative result"]
-    assert all(np.isfinite(r[1]) and -1 <= r[2] <= 1 for r in out["metrics"])
-    _, out0 = last(lab.denoise(image, sigma=0.0, image_is_noisy=False, steps=10, seed=0))
-    assert out0["steps_run"] == 0
+def test_non_euler_update_is_labelled_as_euler_and_shows_the_real_step():
+    out = run(trace.run_trace("cat face", None, 5, 4.0, 1, "dpm++2m"))[1]
+    frames = out[0]
+    text = reverse_equations(frames.steps[2].numbers, "dpm++2m")
+    assert "Euler:" in text and "dpm++2m" in text
+    assert numbers_in(text.split("moved the pixel to")[1])[0] == pytest.approx(frames.steps[3].numbers["x_t"], abs=2e-3)
 
 
-def test_forward_reverse_and_export(lab, tmp_path):
-    _, out = last(lab.forward_reverse("rocket", None, steps=4, guidance_scale=3.0, seed=0))
-    frames = out["frames"]
-    assert frames.panels["forward"].shape == (5, 32, 32, 3) and frames.panels["x_t"].shape == (5, 32, 32, 3)
-    # the forward process at the last index (sigma = 0) is the image the reverse run made
-    assert np.array_equal(frames.panels["forward"][-1], frames.panels["x_t"][-1])
-    end = lab.step_view(frames, len(frames))
-    assert "Forward" in end["equations"] and "Reverse" in end["equations"]
-    gif = lab.export(frames, "gif")
+def test_inpaint_keeps_outside_and_the_merge_panel_is_the_real_merge(tmp_path):
+    path, painted = mask_png(tmp_path)
+    editor = {"background": str(example_images()[0]), "layers": [path]}
+    out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0))[1]
+    result, _, diff, status, frames, *_ = out
+    assert "exactly unchanged" in status and result.size == (256, 256) and diff.size == (256, 256)
+    # every step's "merged" panel is the state that step handed on, even at RePaint's jumps
+    for j in range(len(frames)):
+        merged = np.asarray(inpaint.step_view(frames, j)[2])
+        assert np.array_equal(merged, np.asarray(PIL.Image.fromarray(frames.states[j + 1]).resize((256, 256), PIL.Image.NEAREST)))
+    assert len(frames) == 8  # 4 steps, each stretch of 2 run twice
+
+
+def test_denoise_metrics_and_the_sigma_used(tmp_path):
+    out = run(denoise.denoise(str(example_images()[1]), 0.4, False, 10, 0, ""))[1]
+    noisy, one, result, rows, note, plot = out
+    assert [r[0] for r in rows] == ["noisy input", "one-step x̂₀", "iterative result"]
+    assert all(np.isfinite(r[1]) and -1 <= r[2] <= 1 and r[3] > 0 for r in rows)
+    assert "You asked for σ = 0.40" in note and "σ = 0.4" in note and "PSNR" in note
+    out0 = run(denoise.denoise(str(example_images()[1]), 0.0, False, 10, 0, ""))[1]
+    assert "nothing to denoise" in out0[4]
+
+
+def test_noisy_upload_is_converted_to_the_models_noise_model(tmp_path):
+    clean = np.asarray(PIL.Image.open(example_images()[1]).convert("RGB"), np.float32) / 127.5 - 1
+    s = 0.5  # y = x0 + s n
+    y = clean + s * np.random.default_rng(0).standard_normal(clean.shape).astype(np.float32)
+    path = tmp_path / "noisy.png"
+    PIL.Image.fromarray(((np.clip(y, -1, 1) + 1) * 127.5).round().astype(np.uint8)).save(path)
+    sigma = s / (1 + s)
+    out = run(denoise.denoise(str(path), sigma, True, 20, 0, ""))[1]
+    assert "σ = s / (1 + s)" in out[4] and out[3] == []
+
+
+def test_forward_reverse_and_labelled_export():
+    out = run(trace.run_trace("rocket", None, 4, 3.0, 0, "euler"))[1]
+    frames = out[0]
+    assert frames.forward.shape == (5, 32, 32, 3) and frames.states.shape == (5, 32, 32, 3)
+    # the forward process at the end (sigma = 0) is the image the reverse run made
+    assert np.array_equal(frames.forward[-1], frames.states[-1])
+    assert frames.forward_numbers[0]["sigma"] == pytest.approx(1.0)
+    gif = trace.export(frames, "gif")
     with PIL.Image.open(gif) as im:
         assert im.n_frames == len(frames) + 1 and im.size[0] % 2 == 0
-    mp4 = lab.export(frames, "mp4")
-    assert mp4.stat().st_size > 1000 and open(mp4, "rb").read(12)[4:8] == b"ftyp"
+        first = np.asarray(im.convert("RGB"))
+    assert (first[:20] < 128).any()  # a title is drawn above the panels
+    mp4 = trace.export(frames, "mp4")
+    assert open(mp4, "rb").read(12)[4:8] == b"ftyp"
 
 
-def test_how_it_works(lab):
-    svg = lab.architecture()
-    cfg = lab.t2i.transformer.config
-    assert svg.startswith("<svg") and f"{cfg.hidden_size}" in svg and f"B{cfg.depth}" in svg
-    image, gallery = lab.attention_maps("red heart", seed=0, sigma=0.5, steps=3)
-    labels = [c for _, c in gallery]
-    assert labels[1].startswith("red") and labels[2].startswith("heart") and len(labels) == 4
-    shares = [float(re.search(r"(\d\.\d+) of attention", c).group(1)) for c in labels]
+def test_upload_in_forward_reverse_says_it_is_a_new_sample():
+    out = run(trace.run_trace("rocket", str(example_images()[0]), 4, 3.0, 0, "euler"))[1]
+    assert "new sample" in out[1]
+    x0 = np.asarray(PIL.Image.open(example_images()[0]).convert("RGB"))
+    assert np.array_equal(out[0].forward[-1], x0)
+
+
+def test_how_it_works_attention_on_one_scale():
+    svg = explain.architecture()
+    assert svg.startswith("<svg") and "B2" in svg
+    image, tiles, legend = explain.attention("red heart", 0, 0.5)
+    captions = [c for _, c in tiles]
+    assert captions[1].startswith("red") and captions[2].startswith("heart") and len(captions) == 4
+    shares = [float(re.search(r"(\d\.\d+) of attention", c).group(1)) for c in captions]
     assert sum(shares) == pytest.approx(1.0, abs=0.03)  # attention over the tokens sums to one
-    assert lab.schedule("unipc", 10) is not None
+    assert all(t.height > t.width for t, _ in tiles)  # the caption is drawn into the tile
+    assert legend.size[0] > legend.size[1]
+    assert explain.schedule("heun", 10) is not None

@@ -37,8 +37,27 @@ def test_weights_are_safetensors_and_small():
 
 
 def test_spaces_gpu_only_when_package_present():
-    src = (ROOT / "app.py").read_text()
+    src = (ROOT / "lab" / "runtime.py").read_text()
     assert "import spaces" in src and "except ImportError" in src
+
+
+def test_app_only_composes_and_app_functions_are_short():
+    import ast
+
+    app = ast.parse((ROOT / "app.py").read_text())
+    assert [f.name for f in ast.walk(app) if isinstance(f, ast.FunctionDef)] == ["build"]
+    long = []
+    for path in [ROOT / "app.py", *(ROOT / "lab").glob("*.py")]:
+        for f in ast.walk(ast.parse(path.read_text())):
+            if isinstance(f, ast.FunctionDef) and f.end_lineno - f.lineno + 1 > 60:
+                long.append(f"{path.name}:{f.name} ({f.end_lineno - f.lineno + 1} lines)")
+    assert not long
+
+
+def test_the_project_cites_no_file_outside_itself():
+    hits = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.suffix in {".py", ".md", ".toml", ".txt"}
+            and ".git" not in p.parts and "DESIGN" + ".md" in p.read_text(errors="ignore")]
+    assert not hits
 
 
 def test_precision_detection_both_paths(monkeypatch, tiny_transformer, text_pair):

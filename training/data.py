@@ -2,7 +2,7 @@
 
     python -m pipelines.data            # build (or reuse) data/emoji32/ and print a summary
 
-Sources (DESIGN.md §1): emoji-datasource for the list, emoji-datasource-twitter (Twemoji,
+Sources (why emoji: docs/architecture.md): emoji-datasource for the list, emoji-datasource-twitter (Twemoji,
 CC-BY 4.0) and emoji-datasource-google (Noto Emoji, Apache 2.0) for the art, emojibase-data
 for the everyday CLDR names ("red heart", not "heavy black heart"). The packages are fetched
 with `npm pack` into a cache; nothing of the data is committed and a rebuild is idempotent.
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from pipelines.image_utils import fit_square
 
 PACKAGES = {
     "meta": "emoji-datasource@16.0.0",
@@ -189,7 +191,7 @@ def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
 
 
 class EmojiDataset:
-    """All images in RAM as one uint8 tensor (DESIGN.md: ~25 MB, no DataLoader workers)."""
+    """All images in RAM as one uint8 tensor (~25 MB: no DataLoader workers on 2 cores)."""
 
     def __init__(self, images: np.ndarray, records: list[EmojiRecord]) -> None:
         if len(images) != len(records):
@@ -222,9 +224,7 @@ class EmojiDataset:
                 raise ValueError(f"metadata.jsonl line {n}: expected {{\"file_name\": ..., \"text\": ...}} ({e})") from e
             im = Image.open(path).convert("RGBA")
             im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im).convert("RGB")
-            side = min(im.size)  # centre crop to a square, then resize
-            left, top = (im.width - side) // 2, (im.height - side) // 2
-            im = im.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
+            im = fit_square(im, resolution)  # the same resize rule as the pipelines and the app
             images.append(np.asarray(im, dtype=np.uint8))
             records.append(EmojiRecord(text.strip().lower(), "", "custom", text.strip().lower()))
         if not images:

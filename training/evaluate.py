@@ -1,4 +1,4 @@
-"""Evaluate a trained pipeline with the judge (DESIGN.md §5).
+"""Evaluate a trained pipeline with the judge (docs/architecture.md, "How quality is measured").
 
     python -m pipelines.evaluate weights/dit-emoji [--images-per-caption 4] [--json out.json]
 

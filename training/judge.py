@@ -1,4 +1,4 @@
-"""The quality judge (DESIGN.md §5): FID needs Inception weights from a hub, so the project
+"""The quality judge: FID needs Inception weights from a hub, so the project
 trains its own small image encoder, contrastively against the frozen MiniLM embeddings of
 the emoji names. It scores whether a generated image shows what its prompt says.
 

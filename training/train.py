@@ -1,4 +1,4 @@
-"""Train the DiT with the rectified-flow objective (DESIGN.md §3).
+"""Train the DiT with the rectified-flow objective (why: docs/architecture.md).
 
     python -m pipelines.train --max-minutes 120 --output weights/dit-emoji
     accelerate launch -m pipelines.train --max-minutes 120      # same script, CPU or multi-GPU
@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class EMA:
-    """Exponential moving average with DESIGN.md's warm-up: decay = min(max, 1 - (step+1)^(-2/3)).
+    """Exponential moving average with a warm-up: decay = min(max, 1 - (step+1)^(-2/3)).
     A fixed 0.9999 would average over more steps than a whole CPU run has."""
 
     def __init__(self, model: torch.nn.Module, max_decay: float) -> None:

@@ -40,3 +40,11 @@ def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor, window: int
     c1, c2 = 0.01**2, 0.03**2
     s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
     return float(s.mean())
+
+
+def sharpness(a: np.ndarray | torch.Tensor) -> float:
+    """Mean gradient magnitude (finite differences, all channels): how much edge an image has.
+    Blur lowers it; the Denoise tab shows it relative to the clean image's."""
+    x = _as_chw(a)
+    dx, dy = x[:, :, 1:] - x[:, :, :-1], x[:, 1:, :] - x[:, :-1, :]
+    return float(dx.abs().mean() + dy.abs().mean())

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFont
 import torch
 
 DISPLAY_SCALE = 8  # 32 px -> 256 px, nearest-neighbour so each model pixel stays a crisp square
@@ -54,16 +56,63 @@ def difference_map(a01: np.ndarray, b01: np.ndarray, mask: np.ndarray, gain: flo
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 
-def heatmap_overlay(image01: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """heat (h, w) in any range -> jet-like colours over the image, at the image's size."""
+def heatmap_overlay(image01: np.ndarray, heat: np.ndarray, vmax: float, alpha: float = 0.6) -> np.ndarray:
+    """heat (h, w) on the shared scale [0, vmax] -> 'inferno' colours over the image, at the
+    image's size. One scale for all tiles, so 0.03 never looks as hot as 0.8."""
     from matplotlib import colormaps
 
-    h = heat.astype(np.float32)
-    h = (h - h.min()) / max(h.max() - h.min(), 1e-8)
+    h = np.clip(heat.astype(np.float32) / max(vmax, 1e-8), 0, 1)
     size = image01.shape[0]
     h_up = np.asarray(PIL.Image.fromarray((h * 255).astype(np.uint8)).resize((size, size), PIL.Image.BILINEAR), np.float32) / 255
     colour = colormaps["inferno"](h_up)[..., :3]
     return (np.clip((1 - alpha) * image01 + alpha * colour, 0, 1) * 255).round().astype(np.uint8)
+
+
+def font(size: int = 14):
+    return PIL.ImageFont.load_default(size=size)
+
+
+def caption_below(im: PIL.Image.Image, lines: list[str], size: int = 14) -> PIL.Image.Image:
+    """The image with lines of text under it, drawn into the pixels (never cut off by a UI)."""
+    f = font(size)
+    pad = 4
+    out = PIL.Image.new("RGB", (im.width, im.height + pad + len(lines) * (size + 4)), "white")
+    out.paste(im.convert("RGB"), (0, 0))
+    draw = PIL.ImageDraw.Draw(out)
+    for i, line in enumerate(lines):
+        draw.text((pad, im.height + pad + i * (size + 4)), line, fill="black", font=f)
+    return out
+
+
+def colorbar(vmax: float, width: int = 256, height: int = 56) -> PIL.Image.Image:
+    """The attention tiles' shared scale, 0 .. vmax, as an image legend."""
+    from matplotlib import colormaps
+
+    ramp = (colormaps["inferno"](np.linspace(0, 1, width))[:, :3] * 255).astype(np.uint8)
+    bar = PIL.Image.fromarray(np.repeat(ramp[None], 20, axis=0))
+    out = PIL.Image.new("RGB", (width, height), "white")
+    out.paste(bar, (0, 0))
+    draw = PIL.ImageDraw.Draw(out)
+    draw.text((2, 24), "0", fill="black", font=font(13))
+    draw.text((width - 60, 24), f"{vmax:.2f}", fill="black", font=font(13))
+    draw.text((width // 2 - 45, 40), "share of attention", fill="black", font=font(12))
+    return out
+
+
+def titled_row(images: list[np.ndarray], titles: list[str], header: str, scale: int = 6) -> np.ndarray:
+    """Images side by side, each with its title above, and a header line: one animation frame."""
+    tiles = [upscale(im, scale) for im in images]
+    w = sum(t.width for t in tiles) + 6 * (len(tiles) - 1)
+    top = 48
+    out = PIL.Image.new("RGB", (w + (w % 2), tiles[0].height + top + (tiles[0].height + top) % 2), "white")
+    draw = PIL.ImageDraw.Draw(out)
+    draw.text((4, 2), header, fill="black", font=font(16))
+    x = 0
+    for tile, title in zip(tiles, titles):
+        draw.text((x + 2, 26), title, fill="#333", font=font(14))
+        out.paste(tile, (x, top))
+        x += tile.width + 6
+    return np.asarray(out)
 
 
 def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):

@@ -1,0 +1,134 @@
+"""Tab 5 · How it works: the shipped DiT drawn with its real sizes, the maths the code runs,
+each sampler's schedule, and what the DiT attends to (cross-attention per word, on one shared
+colour scale).
+
+Data flow for the attention view: a fresh DiTText2ImagePipeline makes the image, which is
+noised to σ and passed once more through the transformer with `return_attention=True` (the
+explicit-softmax path of its cross-attention), averaged over heads and blocks.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import PIL.Image
+import torch
+
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
+from pipelines import schedulers as flow
+
+from . import inputs
+from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .streaming import DoneEvent, stream
+from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, to_uint8, upscale
+
+TOKENS_NOTE = """**Reading the heatmaps.** `[CLS]` and `[SEP]` are MiniLM's start and end markers. The encoder gathers the
+sentence's meaning into every token, these two included, so the DiT learned to read much of the prompt from them: a large
+share of attention there is normal. Words that are not in MiniLM's vocabulary are split into pieces, e.g. “noto” becomes
+“not” + “##o”; each piece gets its own map. All tiles share one colour scale (legend), so their heat can be compared."""
+
+HOW_TEXT = r"""
+## The maths the code runs
+**Forward process.** Pick a noise level $\sigma\in[0,1]$ and mix the image $x_0$ with Gaussian noise $\varepsilon$:
+$$q(x_t\mid x_0)=\mathcal N\big((1-\sigma)\,x_0,\ \sigma^2 I\big),\qquad x_t=(1-\sigma)\,x_0+\sigma\,\varepsilon .$$
+See it with numbers in the **Forward & reverse** tab (first panel, first equation).
+
+**What the model learns.** Along that straight line from data to noise the velocity is $v=\frac{dx_t}{d\sigma}=\varepsilon-x_0$.
+The DiT is trained to predict it: $\mathcal L=\lVert v_\theta(x_t,\sigma,\text{text})-(\varepsilon-x_0)\rVert^2$, with $\sigma$ drawn from a
+logit-normal (mostly middle noise). From one prediction follow the clean image and the noise:
+$\hat x_0=x_t-\sigma v$, $\hat\varepsilon=x_t+(1-\sigma)v$ — the **x̂₀** and **ε̂** panels of every tab. The **Denoise** tab shows
+why one prediction is blurry and iterating is not.
+
+**Reverse process.** Start from pure noise ($\sigma=1$) and step down: Euler's step is $x_{\sigma'}=x_\sigma+(\sigma'-\sigma)\,v_\theta$;
+Heun, DPM-Solver++ and UniPC are more accurate solvers of the same equation (pick one in **Generate** or **Forward & reverse**).
+
+**Classifier-free guidance.** The model runs twice per step, with the prompt ($v_c$) and with an empty prompt ($v_\varnothing$), in one batch:
+$$v = v_\varnothing + g\,(v_c - v_\varnothing).$$
+$g=1$ is the plain conditional model; $g>1$ exaggerates what the prompt adds. The **Forward & reverse** tab shows the
+unconditional, conditional and guided x̂₀ of each step, and this equation with the step's numbers.
+
+**Inpainting.** After every step the pixels outside the mask are replaced by the original noised to the new level, so the model
+only has to make the inside agree (the **Inpaint** tab's per-step view shows the proposal, the known part and the merge).
+"""
+
+
+def architecture() -> str:
+    m = runtime().transformer
+    counts = {
+        "patch + text embedders": sum(p.numel() for n, p in m.named_parameters() if not n.startswith(("blocks", "final_layer", "out_conv"))),
+        "DiT blocks": sum(p.numel() for p in m.blocks.parameters()),
+        "final layer + conv": sum(p.numel() for n, p in m.named_parameters() if n.startswith(("final_layer", "out_conv"))),
+        "total": sum(p.numel() for p in m.parameters()),
+    }
+    return architecture_svg(dict(m.config), counts)
+
+
+def schedule(sampler, steps):
+    sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
+    steps = inputs.number(steps, "Steps", 2, 60, integer=True)
+    sch = flow.make_scheduler(sampler)
+    sch.set_timesteps(steps)
+    grid = flow.schedule_sigmas(sch)[:: getattr(sch, "order", 1)].tolist() + [0.0]
+    return schedule_figure(grid, title=f"{sampler}, {steps} steps: the σ at the start of each step")
+
+
+@gpu
+@torch.no_grad()
+def attention(prompt, seed, sigma):
+    """Cross-attention of the image tokens to each word, averaged over heads and blocks,
+    measured on the generated image re-noised to σ."""
+    prompt = inputs.prompt(prompt, required=True)
+    used = inputs.seed(seed)
+    sigma = inputs.number(sigma, "σ", 0.05, 0.95)
+    pipe = runtime().pipeline(DiTText2ImagePipeline, DEFAULT_SAMPLER)
+    try:
+        done = [ev for ev in stream(pipe, prompt=prompt, num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE,
+                                    generator=torch.Generator().manual_seed(used), output_type="pt") if isinstance(ev, DoneEvent)]
+    except ValueError as e:
+        raise inputs.fail(str(e)) from None
+    image01 = done[0].output.images
+    noise = torch.randn(image01.shape, generator=torch.Generator().manual_seed(used + 1))
+    xt = flow.add_noise(image01 * 2 - 1, noise, sigma)
+    pe, pm, _, _ = pipe.encode_prompt(prompt, do_classifier_free_guidance=False)
+    text = pipe._text(pe, pm)
+    m = pipe.transformer
+    res = m(xt.to(m.device, m.dtype), flow.timestep_from_sigma(torch.tensor([sigma])), text.hidden_states, text.attention_mask,
+            text.pooled, return_attention=True)
+    maps = torch.stack(res.attention_maps).float().mean(dim=(0, 2))[0].cpu()  # (T image tokens, L text tokens)
+    tokenizer = pipe._text_pair()[0]
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer(prompt.lower(), truncation=True, max_length=pe.shape[1])["input_ids"])
+    g = m.grid_size
+    img = image01[0].permute(1, 2, 0).numpy()
+    heats = [maps[:, i].reshape(g, g).numpy() for i in range(len(tokens))]
+    vmax = max(float(h.max()) for h in heats)
+    tiles = []
+    for tok, heat, share in zip(tokens, heats, maps[:, : len(tokens)].mean(0).tolist()):
+        tile = caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, f"{share:.2f} of attention"], 15)
+        tiles.append((tile, f"{tok}: {share:.2f} of attention"))
+    return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tiles, colorbar(vmax)
+
+
+def create_explain() -> None:
+    gr.Markdown("## The model\nThe DiT of the shipped weights, drawn with its real sizes.")
+    gr.HTML(architecture())
+    gr.Markdown(HOW_TEXT, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}])
+    with gr.Row():
+        sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")
+        steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="How many σ values it visits.")
+    plot = gr.Plot(schedule(DEFAULT_SAMPLER, DEFAULT_STEPS), label="Noise schedule")
+    for c in (sampler, steps):
+        c.change(schedule, [sampler, steps], plot, api_name=False, show_progress="hidden")
+    gr.Markdown("## What the DiT attends to\nCross-attention from the image patches to each word (token) of the prompt, averaged over heads and blocks, "
+                "on the generated image noised to σ.")
+    with gr.Row(equal_height=False):
+        prompt = gr.Textbox("red heart", label="Prompt", info="Each token gets its own heatmap (English).", min_width=200)
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Which image to generate.", min_width=120)
+        sigma = gr.Slider(0.05, 0.95, 0.5, step=0.05, label="σ", info="Noise level at which attention is measured.", min_width=200)
+        go = gr.Button("Show attention", variant="primary", elem_id="attention-button")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=200):
+            image = gr.Image(label="generated image", format="png", height=200)
+            legend = gr.Image(label="colour scale (all tiles)", format="png", height=80, elem_id="attention-legend")
+        gallery = gr.Gallery(label="attention per token", columns=4, height="auto", format="png", object_fit="contain",
+                             elem_id="attention-gallery", scale=3)
+    gr.Markdown(TOKENS_NOTE)
+    go.click(attention, [prompt, seed, sigma], [image, gallery, legend], api_name="attention", concurrency_id=MODEL_QUEUE)

@@ -1,0 +1,133 @@
+"""Tab 1 · Generate: a prompt becomes images; the model's x̂₀ streams in step by step, and a
+scrubber shows what the model saw (x_t) and said (x̂₀, ε̂) at every step afterwards.
+
+Data flow: `generate` checks the inputs (lab.inputs), asks the runtime for a fresh
+DiTText2ImagePipeline with the chosen sampler, and streams it (lab.streaming); the pipeline
+encodes the prompt with MiniLM and runs its denoising loop, calling the DiT twice per step
+(with and without the prompt) for classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import PIL.Image
+import torch
+
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
+
+from . import inputs
+from .files import new_run_dir
+from .frames import Frames
+from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .streaming import stream_outputs
+from .viz import hstack, to_uint8, upscale
+
+SAMPLER_CHOICES = list(SAMPLERS)
+EXAMPLES = [["grinning face", 0], ["red apple", 1], ["cat face, noto style", 2], ["rocket, twemoji style", 3], ["a slice of pizza", 4]]
+ENGLISH_ONLY = "Prompts must be in English: the text encoder (MiniLM) has no Chinese vocabulary."
+
+
+def sampler_help(name: str) -> str:
+    return f"**{name}** — {SAMPLERS[name][0]}" if name in SAMPLERS else ""
+
+
+@gpu
+def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_images):
+    """Generate images from a prompt; streams the model's current guess of the clean image."""
+    prompt = inputs.prompt(prompt, required=True)
+    negative = inputs.prompt(negative, "Negative prompt")
+    used = inputs.seed(seed, bool(randomize))
+    steps = inputs.number(steps, "Steps", 1, 100, integer=True)
+    guidance = inputs.number(guidance, "Guidance scale", 1, 10)
+    n = inputs.number(n_images, "Images", 1, 8, integer=True)
+    sampler = inputs.choice(sampler, "Sampler", SAMPLER_CHOICES)
+    pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
+    kwargs = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=steps, guidance_scale=guidance,
+                  num_images_per_prompt=n, generator=[torch.Generator().manual_seed(used + k) for k in range(n)],
+                  output_type="pt", return_trace=True)
+    skip = gr.skip()
+    # a new run starts clean: nothing of the previous run stays beside its status
+    yield [], None, used, "Starting…", None, gr.Slider(value=0, maximum=steps, interactive=False), None, None, None, None, ""
+
+    def on_step(ev):
+        live = upscale(hstack([to_uint8(x) for x in ev.x0_pred]), 4 if n > 2 else 8)
+        return skip, live, skip, f"Step {ev.index + 1} of {ev.total}…", *([skip] * 7)
+
+    def on_done(ev):
+        out = ev.output
+        images = [PIL.Image.fromarray(to_uint8(x, model_space=False)) for x in out.images]
+        frames = Frames.from_trace(out.trace, sampler)
+        n_steps = len(frames)
+        status = f"Done: {n_steps} steps ({out.num_model_calls} model calls), seed {used}."
+        return (images, skip, used, status, frames, gr.Slider(maximum=n_steps, value=n_steps, interactive=True),
+                downloads(images), *scrub(frames, n_steps))
+
+    yield from stream_outputs(pipe, kwargs, on_step, on_done)
+
+
+def scrub(frames: Frames | None, k) -> tuple:
+    """x_t after k steps, and the x̂₀ / ε̂ the model predicted from it (at the end: the last step's)."""
+    if frames is None:
+        return None, None, None, "Generate first, then move the slider."
+    k = frames.clamp(k)
+    j = min(k, len(frames) - 1)
+    step = frames.steps[j]
+    note = "" if k < len(frames) else " (x̂₀ and ε̂: the last step's predictions)"
+    return (upscale(frames.states[k]), upscale(step.x0_pred), upscale(step.noise_pred),
+            f"{frames.title(k)} · predictions of step {j + 1}{note}")
+
+
+def downloads(images: list[PIL.Image.Image]) -> list[str]:
+    """Each image as a PNG at native size and at display size (8x, nearest-neighbour)."""
+    folder = new_run_dir()
+    paths = []
+    for i, im in enumerate(images):
+        native, big = folder / f"ditlab-{i}-32px.png", folder / f"ditlab-{i}-{im.width * 8}px.png"
+        im.save(native)
+        upscale(im).save(big)
+        paths += [str(native), str(big)]
+    return paths
+
+
+def create_generate() -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300):
+            prompt = gr.Textbox("red apple", label="Prompt", elem_id="gen-prompt", max_length=inputs.MAX_PROMPT_CHARS,
+                                info="What to draw, in English: an emoji name or everyday words. Add “noto style” or “twemoji style” to pick a look.")
+            with gr.Row():
+                go = gr.Button("Generate", variant="primary", elem_id="gen-button")
+                stop = gr.Button("Stop", variant="stop")
+            negative = gr.Textbox("", label="Negative prompt", info="What to steer away from; guidance pushes the image away from this text.")
+            with gr.Row():
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Same seed + same settings = same image.")
+                randomize = gr.Checkbox(False, label="Randomize seed", info="Pick a new seed each run (the one used is shown).")
+            steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps", info="How many denoising steps: more = finer, slower.")
+            guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info="How strongly to follow the prompt (1 = not guided).")
+            sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info="The ODE solver that walks from noise to image.")
+            sampler_info = gr.Markdown(sampler_help(DEFAULT_SAMPLER))
+            n_images = gr.Slider(1, 8, 4, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
+            gr.Markdown(f"*{ENGLISH_ONLY}*")
+        with gr.Column(scale=3, min_width=300):
+            gallery = gr.Gallery(label="Images (PNG)", columns=4, height=300, format="png", elem_id="gen-gallery", object_fit="contain")
+            live = gr.Image(label="Live: the model's current guess x̂₀", type="pil", format="png", height=160)
+            seed_used = gr.Number(label="Seed used", interactive=False)
+            status = gr.Markdown("", elem_id="gen-status")
+            files = gr.Files(label="Download: native 32 px and display-size PNGs")
+    frames = gr.State(None)
+    gr.Markdown("### Step scrubber: what the model saw and said at each step (first image)")
+    slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Steps done", info="0 = pure noise; the last position is the finished image.",
+                       interactive=False, elem_id="gen-slider")
+    with gr.Row():
+        sx = gr.Image(label="x_t (the state after these steps)", format="png", height=200)
+        s0 = gr.Image(label="x̂₀ (predicted clean image)", format="png", height=200)
+        se = gr.Image(label="ε̂ (predicted noise)", format="png", height=200)
+    scrub_info = gr.Markdown("", elem_id="gen-scrub-info")
+    ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images]
+    outs = [gallery, live, seed_used, status, frames, slider, files, sx, s0, se, scrub_info]
+    ev = go.click(generate, ins, outs, api_name="generate", concurrency_id=MODEL_QUEUE, concurrency_limit=1)
+    sub = prompt.submit(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE)
+    stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)
+    slider.input(scrub, [frames, slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
+    sampler.change(sampler_help, sampler, sampler_info, api_name=False, show_progress="hidden")
+    examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
+    examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE)

@@ -1,0 +1,123 @@
+"""Tab 2 · Inpaint: paint a mask, the model redraws only the painted region; every pixel outside
+it is returned exactly. Per step: the sampler's proposal inside the mask, the original noised
+to the same level outside it, and their merge, which is the state the next step starts from.
+
+Data flow: the editor's background and mask layers pass the input gate (lab.inputs), then a
+fresh DiTInpaintPipeline runs the shared denoising loop, which after every step replaces the
+outside of the mask by the forward-noised original (RePaint: also jumps back up in noise).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import PIL.Image
+import torch
+
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, DiTInpaintPipeline
+
+from . import inputs
+from .frames import Frames
+from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
+from .streaming import stream_outputs
+from .uploads import EditorImage
+from .viz import difference_map, to_uint8, upscale
+
+
+@gpu
+def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sample, seed):
+    """Repaint the masked region; pixels outside the mask are returned unchanged."""
+    image, mask = inputs.editor_image_and_mask(editor)
+    prompt = inputs.prompt(prompt)
+    strength = inputs.number(strength, "Strength", 0.05, 1)
+    steps = inputs.number(steps, "Steps", 2, 100, integer=True)
+    guidance = inputs.number(guidance, "Guidance", 1, 10)
+    jl = inputs.number(jump_length, "Jump length", 1, 10, integer=True)
+    jn = inputs.number(jump_n_sample, "Resamples", 1, 10, integer=True)
+    used = inputs.seed(seed)
+    sampler = "euler" if jn > 1 else DEFAULT_SAMPLER  # RePaint's jumps need a first-order sampler
+    pipe = runtime().pipeline(DiTInpaintPipeline, sampler)
+    kwargs = dict(image=image, mask_image=mask, prompt=prompt, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
+                  jump_length=jl, jump_n_sample=jn, generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
+    skip = gr.skip()
+    yield None, None, None, "Starting…", None, gr.Slider(value=0, interactive=False), None, None, None, ""
+
+    def on_step(ev):
+        return skip, upscale(to_uint8(ev.x0_pred[0])), skip, f"Step {ev.index + 1} of {ev.total}…", *([skip] * 6)
+
+    def on_done(ev):
+        out = ev.output
+        original = np.asarray(image, np.float32) / 255.0
+        result = out.images[0].permute(1, 2, 0).numpy()
+        outside = np.abs(result - original)[mask == 0]
+        largest = float(outside.max()) if outside.size else 0.0
+        frames = Frames.from_trace(out.trace, sampler, mask=mask)
+        msg = (f"Done ({len(frames)} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — "
+               f"{'exactly unchanged' if largest == 0 else 'CHANGED'}.")
+        last = len(frames) - 1
+        return (upscale(PIL.Image.fromarray(to_uint8(out.images[0], False))), skip, upscale(difference_map(result, original, mask)),
+                msg, frames, gr.Slider(maximum=last, value=last, interactive=True), *step_view(frames, last))
+
+    yield from stream_outputs(pipe, kwargs, on_step, on_done)
+
+
+def step_view(frames: Frames | None, k) -> tuple:
+    """Step k + 1: the proposal (inside the mask), the known region noised to the step's new
+    level (outside), and their merge — the exact state the next step starts from."""
+    if frames is None:
+        return None, None, None, ""
+    j = min(frames.clamp(k), len(frames) - 1)
+    m = frames.mask[..., None].astype(bool)
+    grey = lambda a, keep: np.where(keep, a, (a.astype(np.float32) * 0.25 + 191).astype(np.uint8))  # noqa: E731
+    step = frames.steps[j]
+    info = f"Step {j + 1} of {len(frames)}: σ {frames.sigmas[j]:.3f} → {step.numbers['sigma_next']:.3f}"
+    return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(frames.states[j + 1]), info
+
+
+def create_inpaint() -> None:
+    examples = [str(p) for p in example_images()]
+    gr.Markdown("Paint over part of the image (white brush). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=300):
+            editor = EditorImage(
+                value=examples[0] if examples else None, type="filepath", image_mode="RGBA", label="Image + mask",
+                brush=gr.Brush(default_size=4, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
+                eraser=gr.Eraser(default_size=4), transforms=(), layers=False, canvas_size=(256, 256), height=360,
+                sources=("upload", "clipboard"), elem_id="inpaint-editor", format="png",
+            )
+            with gr.Row():
+                go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
+                stop = gr.Button("Stop", variant="stop")
+            if examples:
+                gr.Examples([[e] for e in examples], [editor], label="Example emoji")
+            prompt = gr.Textbox("", label="Prompt (optional)", info="What should appear in the painted region (English).")
+            strength = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="Strength", info="1 = redraw from pure noise; lower keeps more of the old colours inside the mask.")
+            with gr.Row():
+                steps = gr.Slider(2, 100, DEFAULT_STEPS, step=1, label="Steps", info="Denoising steps.")
+                guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="How strongly to follow the prompt.")
+            with gr.Accordion("RePaint resampling", open=False):
+                gr.Markdown("Go back up `jump length` steps and down again, `resamples` times, so the inside and outside agree better (uses the Euler sampler).")
+                jl = gr.Slider(1, 10, 1, step=1, label="Jump length", info="Steps to go back each time.")
+                jn = gr.Slider(1, 10, 1, step=1, label="Resamples", info="1 = off; n = each stretch is denoised n times.")
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Fixes the noise.")
+        with gr.Column(min_width=300):
+            result = gr.Image(label="Result (8× enlarged; each square is one model pixel)", format="png", height=280, elem_id="inpaint-result")
+            live = gr.Image(label="Live x̂₀", format="png", height=160)
+            diff = gr.Image(label="Difference |result − input| (red), mask border (blue)", format="png", height=280, elem_id="inpaint-diff")
+            status = gr.Markdown("", elem_id="inpaint-status")
+    frames = gr.State(None)
+    gr.Markdown("### Per step: the model's proposal inside the mask, the re-noised known region outside, and their merge")
+    slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Step", interactive=False, elem_id="inpaint-slider")
+    with gr.Row():
+        pa = gr.Image(label="proposal (the sampler's update)", format="png", height=200, elem_id="inpaint-proposal")
+        pb = gr.Image(label="known region, noised to the next level", format="png", height=200)
+        pc = gr.Image(label="merged: where the next step starts", format="png", height=200, elem_id="inpaint-merged")
+    info = gr.Markdown("")
+    # The button waits until the painted layer has reached the server: a click during the
+    # upload would read the mask before it arrived.
+    editor.change(lambda: gr.Button(interactive=True), None, go, api_name=False, show_progress="hidden", trigger_mode="always_last")
+    editor.input(lambda: gr.Button(interactive=False), None, go, api_name=False, show_progress="hidden", queue=False)
+    ev = go.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
+                  [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE)
+    stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)
+    slider.input(step_view, [frames, slider], [pa, pb, pc, info], api_name=False, show_progress="hidden")

@@ -1,0 +1,220 @@
+"""The one gate every upload and every number passes before it reaches a model.
+
+Uploads arrive as file paths (the app's image components do not decode them), so the
+decoding, its limits and its messages are ours: EXIF orientation applied, any mode (16-bit,
+palette with transparency, grey + alpha, CMYK, ...) turned into RGB over white exactly once,
+too-large, damaged, empty or non-image files refused with a sentence that names the control,
+and masks checked for size, mode and content. Nothing here shows a server path or a
+library's wording to the user.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import PIL.Image
+import PIL.ImageOps
+
+from pipelines.image_utils import fit_square
+from pipelines.pipeline_dit import check_number
+
+MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_PROMPT_CHARS = 200
+FORMATS = "PNG, JPEG, GIF, WebP or BMP"
+SIZE = 32
+
+
+def fail(message: str) -> gr.Error:
+    return gr.Error(message, print_exception=False)
+
+
+# ------------------------------------------------------------------ numbers
+def number(value, control: str, low: float, high: float, integer: bool = False) -> float | int:
+    """A finite number in [low, high] for the control labelled `control`, else a clear error."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise fail(f"{control} must be a number between {low:g} and {high:g}.") from None
+    try:
+        return check_number(control, value, low, high, integer=integer)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise fail(f"{control} must be {kind} between {low:g} and {high:g}; got {_short(value)}.") from None
+
+
+def seed(value, randomize: bool = False) -> int:
+    import random
+
+    return random.randint(0, 2**31 - 1) if randomize else int(number(value, "Seed", 0, 2**31 - 1, integer=True))
+
+
+def prompt(value, control: str = "Prompt", required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise fail(f"{control} must be text.")
+    value = " ".join(value.split())
+    if required and not value:
+        raise fail(f"Type a {control.lower()} first, e.g. “red apple” or “cat face, noto style”.")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise fail(f"{control} is {len(value)} characters long; keep it under {MAX_PROMPT_CHARS} (the model reads 16 tokens).")
+    return value
+
+
+def choice(value, control: str, allowed) -> str:
+    if value not in allowed:
+        raise fail(f"{control} must be one of: {', '.join(map(str, allowed))}.")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ------------------------------------------------------------------- images
+def open_image(value, control: str) -> PIL.Image.Image:
+    """An upload (path, PIL image or array) -> an RGB PIL image at its full size, EXIF
+    orientation applied, transparency composited over white."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise fail(f"{control}: pick an example or upload an image first.")
+    if isinstance(value, PIL.Image.Image):
+        return rgb_on_white(value)
+    if isinstance(value, np.ndarray):
+        return rgb_on_white(PIL.Image.fromarray(value.astype(np.uint8)))
+    if isinstance(value, dict) and "path" in value:  # a FileData dict from the API
+        value = value["path"]
+    if not isinstance(value, (str, Path)):
+        raise fail(f"{control}: expected an image file.")
+    path = Path(value)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise fail(f"{control}: the file is empty or did not arrive; upload it again.")
+    if path.stat().st_size > MAX_UPLOAD_MB * 2**20:
+        raise fail(f"{control}: the file is larger than {MAX_UPLOAD_MB} MB.")
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    if path.suffix.lower() == ".svg" or head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        raise fail(f"{control}: SVG drawings are not supported; upload a {FORMATS} image.")
+    return _decode(path, control)
+
+
+def _decode(path: Path, control: str) -> PIL.Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            im = PIL.Image.open(path)
+            if im.width * im.height > MAX_PIXELS:
+                raise fail(f"{control}: the image is {im.width}×{im.height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+            im.seek(0)  # an animation: its first frame
+            im.load()
+    except gr.Error:
+        raise
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise fail(f"{control}: the image is too large to open safely (over {MAX_PIXELS // 1_000_000} megapixels).") from None
+    except PIL.UnidentifiedImageError:
+        raise fail(f"{control}: this file is not an image the app can read; upload a {FORMATS} file.") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise fail(f"{control}: the image file is damaged or incomplete; upload it again or use another file.") from None
+    if im.width < 1 or im.height < 1:
+        raise fail(f"{control}: the image has no pixels.")
+    return rgb_on_white(PIL.ImageOps.exif_transpose(im))
+
+
+def rgb_on_white(im: PIL.Image.Image) -> PIL.Image.Image:
+    """Any Pillow mode -> RGB; transparent pixels become white (the training background)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 1.0 if im.mode == "F" and arr.max() <= 1.0 else (255.0 if arr.max() <= 255 else 65535.0)
+        im = PIL.Image.fromarray(np.clip(arr / top * 255.0, 0, 255).round().astype(np.uint8), "L")
+    if im.mode == "P" and "transparency" in im.info or im.mode in ("PA", "LA", "La", "RGBa"):
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        return PIL.Image.alpha_composite(PIL.Image.new("RGBA", im.size, (255, 255, 255, 255)), im).convert("RGB")
+    return im.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
+
+
+def load_image(value, control: str) -> PIL.Image.Image:
+    """An upload as the 32x32 RGB image the model sees (the pipelines' resize rule)."""
+    return fit_square(open_image(value, control), SIZE)
+
+
+# -------------------------------------------------------------------- masks
+def editor_image_and_mask(value, control: str = "Image + mask") -> tuple[PIL.Image.Image, np.ndarray]:
+    """The Inpaint editor's value -> (32x32 RGB image, 32x32 float mask, 1 = repaint).
+
+    The mask is every layer's painted (opaque) pixels. A layer must have the background's
+    size, or an exact multiple or fraction of it (the editor's display size): it is then
+    scaled by that factor. Thin strokes survive the downscale to 32 px (max-pooling)."""
+    if not isinstance(value, dict) or "background" not in value:
+        raise fail(f"{control}: expected the editor's value, {{'background': image, 'layers': [mask images]}}.")
+    background = open_image(value.get("background"), control)
+    layers = value.get("layers") or []
+    if not isinstance(layers, list) or not layers:
+        raise fail("Paint a mask with the brush: the painted area is what the model redraws.")
+    alpha = np.zeros((background.height, background.width), np.float32)
+    for layer in layers:
+        alpha = np.maximum(alpha, _layer_alpha(layer, background.size, control))
+    mask = np.asarray(fit_mask(alpha), np.float32)
+    if mask.sum() == 0:
+        raise fail("The mask is empty: paint over the part of the image you want the model to redraw.")
+    return fit_square(background, SIZE), mask
+
+
+def _layer_alpha(layer, size: tuple[int, int], control: str) -> np.ndarray:
+    if isinstance(layer, dict) and "path" in layer:
+        layer = layer["path"]
+    if isinstance(layer, np.ndarray):
+        im = PIL.Image.fromarray(layer.astype(np.uint8))
+    elif isinstance(layer, PIL.Image.Image):
+        im = layer
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = _decode_raw(layer, f"{control} (mask layer)")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        alpha = np.asarray(im.convert("RGBA"))[..., 3].astype(np.float32) / 255.0
+    else:  # an opaque mask image: white = repaint
+        alpha = np.asarray(im.convert("L"), np.float32) / 255.0
+    if im.size != size:
+        fx, fy = size[0] / im.width, size[1] / im.height
+        if not (math.isclose(fx, fy) and (fx.is_integer() or (1 / fx).is_integer())):
+            raise fail(f"{control}: the mask is {im.width}×{im.height} but the image is {size[0]}×{size[1]}; "
+                       "paint the mask on the same image.")
+        alpha = np.asarray(PIL.Image.fromarray((alpha * 255).astype(np.uint8)).resize(size, PIL.Image.NEAREST), np.float32) / 255
+    return alpha
+
+
+def _decode_raw(value, control: str) -> PIL.Image.Image:
+    """A mask layer keeps its alpha, so it is decoded without the RGB conversion."""
+    path = Path(value) if isinstance(value, (str, Path)) else None
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        raise fail(f"{control}: the mask did not arrive; paint it again.")
+    try:
+        im = PIL.Image.open(path)
+        if im.width * im.height > MAX_PIXELS:
+            raise fail(f"{control}: the mask is too large.")
+        im.load()
+    except gr.Error:
+        raise
+    except Exception:
+        raise fail(f"{control}: the mask is not a readable image; paint it again.") from None
+    return PIL.ImageOps.exif_transpose(im)
+
+
+def fit_mask(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1] -> (32, 32) in {0, 1}, with the image's crop; max-pooling keeps strokes."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(alpha))[None, None]
+    side = min(t.shape[-2:])
+    top, left = (t.shape[-2] - side) // 2, (t.shape[-1] - side) // 2
+    t = t[..., top : top + side, left : left + side]
+    t = torch.nn.functional.adaptive_max_pool2d(t, SIZE) if side > SIZE else torch.nn.functional.interpolate(t, size=(SIZE, SIZE), mode="nearest")
+    return (t[0, 0] >= 0.5).float().numpy()
+

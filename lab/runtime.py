@@ -1,0 +1,76 @@
+"""The loaded model, one per process, and what every tab needs to run it.
+
+No request changes another's results: the transformer (and the packaged text encoder) are
+shared read-only, and every request gets its own pipeline object with a fresh scheduler
+(`Runtime.pipeline`), so the sampler, guidance scale and interrupt flag of one run live in
+that run's pipeline only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+
+from pipelines import DEFAULT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
+from pipelines.hardware import set_threads
+from pipelines.pipeline_dit import DiTPipelineBase
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = ROOT / "assets" / "examples"
+MAX_SEED = 2**31 - 1
+MODEL_QUEUE = "model"  # every model event shares this queue slot: 2 cores do one thing at a time
+
+P = TypeVar("P", bound=DiTPipelineBase)
+
+try:  # Hugging Face ZeroGPU: borrow a GPU only while a handler runs
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:
+    def gpu(fn):
+        return fn
+
+
+class Runtime:
+    """The shipped transformer, loaded once, in the fastest precision this machine runs."""
+
+    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None) -> None:
+        set_threads()
+        weights = Path(weights)
+        if not (weights / "model_index.json").exists():
+            raise FileNotFoundError(f"No model in {weights}: train one with `python -m training.train --output {weights}`.")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        base = DiTText2ImagePipeline.from_pretrained(weights, use_safetensors=True).to(self.device)
+        self.precision = base.set_precision("auto")  # bf16 weights where the CPU runs bf16 natively
+        self.autocast_dtype = base.autocast_dtype
+        self.transformer = base.transformer.eval()
+
+    def pipeline(self, kind: type[P], sampler: str) -> P:
+        """A new pipeline of `kind` around the shared transformer, with its own scheduler."""
+        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler))
+        pipe.autocast_dtype = self.autocast_dtype
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+
+_current: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The process's runtime (the shipped weights, or DITLAB_WEIGHTS), loaded on first use."""
+    global _current
+    if _current is None:
+        _current = Runtime()
+    return _current
+
+
+def use_runtime(rt: Runtime) -> None:
+    """Serve another model (tests use a tiny random one)."""
+    global _current
+    _current = rt
+
+
+def example_images() -> list[Path]:
+    return sorted(EXAMPLES_DIR.glob("*.png"))
