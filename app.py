@@ -32,15 +32,14 @@ Model: our own DiT, trained with `python -m training.train` (model card: `weight
 Data: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).
 """
 
-# 32-pixel images enlarged by the browser stay crisp squares; narrow screens wrap the tabs and
-# scroll wide equations instead of cutting them.
+# 32-pixel images enlarged by the browser stay crisp squares; wide equations scroll in their box
+# on a narrow screen instead of being cut.
 CSS = """
 img, canvas { image-rendering: pixelated; }
 .fit-img img { width: 100%; height: 100%; object-fit: contain; }
 #trace-equations { overflow-x: auto; }
 #trace-equations .katex-display { overflow-x: auto; overflow-y: hidden; }
-.tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
-.tab-wrapper .overflow-menu { display: none !important; }
+@media (max-width: 600px) { #trace-equations .katex-display { font-size: 0.8em; } }
 """
 
 TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpaint", create_inpaint),
@@ -53,7 +52,7 @@ def build() -> gr.Blocks:
     # delete_cache: every hour, files older than a day leave Gradio's cache (a Space runs for months)
     with gr.Blocks(title="DiT Lab", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # a phone shows every tab, in two rows
             for label, tab_id, create in TABS:
                 with gr.Tab(label, id=tab_id):
                     create()

@@ -113,10 +113,6 @@ def create_inpaint() -> None:
         pb = gr.Image(label="known region, noised to the next level", format="png", height=200)
         pc = gr.Image(label="merged: where the next step starts", format="png", height=200, elem_id="inpaint-merged")
     info = gr.Markdown("")
-    # The button waits until the painted layer has reached the server: a click during the
-    # upload would read the mask before it arrived.
-    editor.change(lambda: gr.Button(interactive=True), None, go, api_name=False, show_progress="hidden", trigger_mode="always_last")
-    editor.input(lambda: gr.Button(interactive=False), None, go, api_name=False, show_progress="hidden", queue=False)
     ev = go.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
                   [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE)
     stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)

@@ -156,13 +156,15 @@ def editor_image_and_mask(value, control: str = "Image + mask") -> tuple[PIL.Ima
     background = open_image(value.get("background"), control)
     layers = value.get("layers") or []
     if not isinstance(layers, list) or not layers:
-        raise fail("Paint a mask with the brush: the painted area is what the model redraws.")
+        raise fail("Paint a mask with the brush: the painted area is what the model redraws "
+                   "(if you have just painted, the stroke may still be on its way: click Inpaint again).")
     alpha = np.zeros((background.height, background.width), np.float32)
     for layer in layers:
         alpha = np.maximum(alpha, _layer_alpha(layer, background.size, control))
     mask = np.asarray(fit_mask(alpha), np.float32)
     if mask.sum() == 0:
-        raise fail("The mask is empty: paint over the part of the image you want the model to redraw.")
+        raise fail("The mask is empty: paint over the part of the image you want the model to redraw "
+                   "(if you have just painted, the stroke may still be on its way: click Inpaint again).")
     return fit_square(background, SIZE), mask
 
 

@@ -133,9 +133,11 @@ def create_trace() -> None:
         g_u = gr.Image(label="unconditional x̂₀", format="png", height=160, min_width=120, elem_id="trace-uncond")
         g_c = gr.Image(label="conditional x̂₀", format="png", height=160, min_width=120)
         g_g = gr.Image(label="guided x̂₀", format="png", height=160, min_width=120)
-    with gr.Row(equal_height=False):
-        eq = gr.Markdown("", latex_delimiters=EQ_DELIMITERS, elem_id="trace-equations", min_height=120)
-        plot = gr.Plot(label="Schedule")
+    with gr.Row(equal_height=False):  # side by side on a wide screen, stacked on a phone
+        with gr.Column(min_width=340):
+            eq = gr.Markdown("", latex_delimiters=EQ_DELIMITERS, elem_id="trace-equations", min_height=120)
+        with gr.Column(min_width=340):
+            plot = gr.Plot(label="Schedule")
     with gr.Row():
         fmt = gr.Radio(["gif", "mp4"], value="gif", label="Export format", info="All steps as a labelled animation.")
         ex_go = gr.Button("Export animation", elem_id="export-button")

@@ -59,3 +59,23 @@ def test_build_is_idempotent(emoji):
     out = data.build()
     before = (out / "images.npy").stat().st_mtime_ns
     assert data.build() == out and (out / "images.npy").stat().st_mtime_ns == before
+
+
+def test_paraphrases_and_free_prompts_are_never_training_captions(emoji):
+    from training.evaluate import OOV_PROMPTS
+    from training.paraphrases import GATE, TUNE
+
+    bank = {c.lower() for caps in emoji.caption_lists for c in caps}
+    held = [p for p, _ in GATE + TUNE] + OOV_PROMPTS
+    assert len(GATE) == 64 and not [p for p in held if p.lower() in bank]
+    names = {r.name for r in emoji.records}
+    assert all(target in names for _, target in GATE + TUNE)  # each means a real emoji
+    # and the filter is what keeps them out: without it, some would be captions
+    raw = {c.lower() for r in emoji.records for c in r.captions()}
+    assert any(p.lower() in raw for p in held)
+
+
+def test_captions_cover_everyday_words(emoji):
+    i = next(i for i, r in enumerate(emoji.records) if r.name == "cat face")
+    caps = emoji.caption_lists[i]
+    assert "cat face" in caps and any("kitten" in c or "kitty" in c for c in caps) and len(caps) >= 15

@@ -46,3 +46,13 @@ def test_grid_array_layout():
     imgs[8:] = 1
     g = grid_array(imgs)
     assert g.shape == (64, 256, 3) and g[:32].max() == 0 and g[32:].min() == 255
+
+
+def test_tuning_set_is_disjoint_from_the_gate():
+    from training.evaluate import caption_sets
+
+    ds = fake_dataset()
+    gate, gate_para = caption_sets(ds, "gate")
+    tune, tune_para = caption_sets(ds, "tune")
+    assert len(tune) == 64 and not set(gate) & set(tune)
+    assert not {p for p, _ in gate_para} & {p for p, _ in tune_para}

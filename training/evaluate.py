@@ -1,9 +1,10 @@
 """Evaluate a trained pipeline with the judge (docs/architecture.md, "How quality is measured").
 
-    python -m pipelines.evaluate weights/dit-emoji [--images-per-caption 4] [--json out.json]
+    python -m training.evaluate weights/dit-emoji [--set gate|tune] [--images-per-caption 4] [--json out.json]
 
-Prints: prompt top-1/top-5 accuracy of generated images for the 64 fixed captions, ranked
-among all captions, beside the same for the real images (the ceiling); the Fréchet distance
+Prints: prompt top-1/top-5 accuracy of generated images for the 64 fixed captions (and for the
+64 held-out paraphrases, judged against the emoji each one means), ranked among all captions,
+beside the same for the real images (the ceiling); the Fréchet distance
 in judge space between generated and real images (beside that of the real images of the 64
 captions, the floor for a content-matched sample); the mean distance from each generated
 image to its nearest training image (memorisation); and writes a sample grid.
@@ -22,23 +23,43 @@ from PIL import Image
 from .data import DEFAULT_DATA_DIR, EmojiDataset
 from pipelines.hardware import set_threads
 from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
+from . import paraphrases
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
     "grinning face", "red apple", "cat face", "pizza",
     "red heart", "dog face", "rocket", "smiling face with sunglasses",
 ]
+# Free prompts that are no emoji name, for the out-of-vocabulary grid (2 seeds each). None is a
+# training caption or an evaluation paraphrase; what a person can name in the grid is in the card.
+OOV_PROMPTS = [
+    "a cute puppy", "space shuttle launch", "a slice of cheese pizza", "big yellow sun", "a red sports car",
+    "a green tree", "a blue ocean wave", "a happy face with big eyes", "a chocolate cake", "an orange cat",
+    "a pink flower", "a thumbs up", "a cup of tea", "a brown teddy bear", "a shining star", "a sad face",
+]
 
 
-def fixed_captions(dataset: EmojiDataset, n: int = 64) -> list[str]:
-    """The 8 grid prompts, then a fixed, seeded draw of emoji without skin tones, spread over
-    categories (flags are capped: 250 of them would crowd out everything else)."""
-    base = sorted({r.name for r in dataset.records if r.name == r.base_name and "skin tone" not in r.name})
+def fixed_captions(dataset: EmojiDataset, n: int = 64, seed: int = 0, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """Seed 0: the gate set: the 8 grid prompts, then a fixed, seeded draw of emoji without skin
+    tones, spread over categories (flags are capped: 250 of them would crowd out everything else).
+    Another seed with `exclude` gives a disjoint set (the tuning set)."""
+    base = sorted({r.name for r in dataset.records if r.name == r.base_name and "skin tone" not in r.name} - set(exclude))
     flags = [c for c in base if c.startswith("flag")]
     rest = [c for c in base if not c.startswith("flag") and c not in GRID_PROMPTS]
-    rng = np.random.default_rng(0)
-    picked = list(GRID_PROMPTS) + list(rng.choice(flags, 4, replace=False)) + list(rng.choice(rest, n - len(GRID_PROMPTS) - 4, replace=False))
+    rng = np.random.default_rng(seed)
+    head = list(GRID_PROMPTS) if seed == 0 else []
+    picked = head + list(rng.choice(flags, 4, replace=False)) + list(rng.choice(rest, n - len(head) - 4, replace=False))
     return picked[:n]
+
+
+def caption_sets(dataset: EmojiDataset, which: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """(emoji names, (paraphrase, intended name) pairs) of the 'gate' or the disjoint 'tune' set."""
+    gate = fixed_captions(dataset)
+    if which == "gate":
+        return gate, list(paraphrases.GATE)
+    if which == "tune":
+        return fixed_captions(dataset, seed=1, exclude=frozenset(gate) | {n for _, n in paraphrases.GATE}), list(paraphrases.TUNE)
+    raise ValueError(f"unknown caption set {which!r}; use 'gate' or 'tune'")
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -52,58 +73,67 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def generate(pipe, captions: list[str], images_per_caption: int, steps: int, guidance: float, batch: int = 64) -> torch.Tensor:
+def generate(pipe, captions: list[str], images_per_caption: int, steps: int, guidance: float, batch: int = 64,
+             guidance_interval: tuple[float, float] | None = None) -> torch.Tensor:
     """(len(captions) * images_per_caption, 3, 32, 32) in [0, 1]; seed k for the k-th image of a caption."""
     jobs = [(c, k) for k in range(images_per_caption) for c in captions]
     out = []
     for i in range(0, len(jobs), batch):
         chunk = jobs[i : i + batch]
         gens = [torch.Generator().manual_seed(1000 * k + j) for j, (c, k) in enumerate(chunk, start=i)]
-        out.append(pipe([c for c, _ in chunk], num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt").images)
+        out.append(pipe([c for c, _ in chunk], num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt",
+                        guidance_interval=guidance_interval).images)
     return torch.cat(out)
 
 
 @torch.no_grad()
 def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE, images_per_caption: int = 2,
-             steps: int = 20, guidance: float = DEFAULT_GUIDANCE, n_captions: int = 64) -> tuple[dict, torch.Tensor, list[str]]:
+             steps: int = 20, guidance: float = DEFAULT_GUIDANCE, which: str = "gate",
+             guidance_interval: tuple[float, float] | None = None) -> tuple[dict, torch.Tensor, list[str]]:
+    """Name and paraphrase prompt accuracy of generated images against the real-image ceiling,
+    Fréchet distance in judge space and memorisation, on the gate (or tuning) caption set."""
     judge = load_judge(judge_path)
     names = sorted(set(dataset.canonical_captions()))
     name_idx = {n: i for i, n in enumerate(names)}
     text = caption_embeddings(names)
-    captions = fixed_captions(dataset, n_captions)
-
+    captions, para = caption_sets(dataset, which)
     real = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).float() / 255
     real_labels = torch.tensor([name_idx[r.name] for r in dataset.records])
-    in_set = torch.tensor([r.name in set(captions) for r in dataset.records])
-    ceiling = rank_accuracy(judge, real[in_set], real_labels[in_set], text)
 
-    gen = generate(pipe, captions, images_per_caption, steps, guidance)
-    gen_labels = torch.tensor([name_idx[c] for _ in range(images_per_caption) for c in captions])
-    acc = rank_accuracy(judge, gen, gen_labels, text)
+    def ceiling(wanted: list[str]) -> dict[str, float]:
+        in_set = torch.tensor([r.name in set(wanted) for r in dataset.records])
+        return rank_accuracy(judge, real[in_set], real_labels[in_set], text)
+
+    def accuracy(prompts: list[str], targets: list[str]) -> tuple[dict[str, float], torch.Tensor]:
+        gen = generate(pipe, prompts, images_per_caption, steps, guidance, guidance_interval=guidance_interval)
+        labels = torch.tensor([name_idx[t] for _ in range(images_per_caption) for t in targets])
+        return rank_accuracy(judge, gen, labels, text), gen
+
+    acc, gen = accuracy(captions, captions)
+    para_acc, para_gen = accuracy([p for p, _ in para], [t for _, t in para])
+    ceil, para_ceil = ceiling(captions), ceiling([t for _, t in para])
 
     def feats(x: torch.Tensor) -> np.ndarray:
         return torch.cat([judge.embed_images(x[i : i + 512]) for i in range(0, len(x), 512)]).numpy().astype(np.float64)
 
     real_f = feats(real)
-    fd = frechet_distance(feats(gen), real_f)
-    fd_real = frechet_distance(real_f[in_set.numpy()], real_f)
-    # memorisation: RMSE in [0, 1] pixels to the nearest training image
-    flat_real = real.flatten(1)
+    in_set = np.array([r.name in set(captions) for r in dataset.records])
+    flat_real = real.flatten(1)  # memorisation: RMSE in [0, 1] pixels to the nearest training image
     nn_dist = torch.cat([torch.cdist(g[None].flatten(1), flat_real).min(1).values for g in gen]) / np.sqrt(flat_real.shape[1])
+    r4 = lambda v: round(float(v), 4)  # noqa: E731
     metrics = {
-        "captions": len(captions),
-        "images_per_caption": images_per_caption,
-        "steps": steps,
-        "guidance_scale": guidance,
+        "caption_set": which, "captions": len(captions), "paraphrases": len(para), "images_per_caption": images_per_caption,
+        "steps": steps, "guidance_scale": guidance, "guidance_interval": list(guidance_interval) if guidance_interval else None,
         "sampler": pipe.sampler,
-        "generated_top1": round(acc["top1"], 4),
-        "generated_top5": round(acc["top5"], 4),
-        "real_top1": round(ceiling["top1"], 4),
-        "real_top5": round(ceiling["top5"], 4),
-        "top5_vs_ceiling": round(acc["top5"] / max(ceiling["top5"], 1e-8), 4),
-        "judge_fd_generated_vs_real": round(fd, 4),
-        "judge_fd_real_subset_vs_real": round(fd_real, 4),
-        "nearest_train_rmse_mean": round(nn_dist.mean().item(), 4),
+        "generated_top1": r4(acc["top1"]), "generated_top5": r4(acc["top5"]),
+        "real_top1": r4(ceil["top1"]), "real_top5": r4(ceil["top5"]),
+        "top5_vs_ceiling": r4(acc["top5"] / max(ceil["top5"], 1e-8)),
+        "paraphrase_top1": r4(para_acc["top1"]), "paraphrase_top5": r4(para_acc["top5"]),
+        "paraphrase_real_top5": r4(para_ceil["top5"]),
+        "paraphrase_top5_vs_ceiling": r4(para_acc["top5"] / max(para_ceil["top5"], 1e-8)),
+        "judge_fd_generated_vs_real": r4(frechet_distance(feats(gen), real_f)),
+        "judge_fd_real_subset_vs_real": r4(frechet_distance(real_f[in_set], real_f)),
+        "nearest_train_rmse_mean": r4(nn_dist.mean()),
         "num_distinct_captions": len(names),
     }
     return metrics, gen, captions
@@ -136,19 +166,18 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(description="Judge-based evaluation of a DiT Lab pipeline.")
     p.add_argument("weights", type=Path)
+    p.add_argument("--set", dest="which", choices=["gate", "tune"], default="gate",
+                   help="gate: the set the quality gate and the card use; tune: a disjoint set for choosing settings")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     p.add_argument("--judge", type=Path, default=DEFAULT_JUDGE)
     p.add_argument("--images-per-caption", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE)
+    p.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="guide only where LOW <= sigma <= HIGH")
     p.add_argument("--sampler", default=None, help="override the saved scheduler")
-    p.add_argument("--grid", type=Path, default=None, help="PNG of the 64 captions' first images (default: <weights>/eval_grid.png)")
     p.add_argument("--json", type=Path, default=None)
-    p.add_argument("--write-card", action="store_true", help="rewrite <weights>/README.md with these metrics")
-    p.add_argument("--run-dir", type=Path, default=Path("runs/dit-emoji"), help="for the card: the run's checkpoint.json")
-    p.add_argument("--train-command", default="python -m pipelines.train --max-minutes 120 --output weights/dit-emoji")
-    p.add_argument("--hardware", default="2 CPU cores (x86-64 with AVX-512 BF16 / AMX), no GPU")
-    p.add_argument("--comparison", default="see the closing note of the training issue")
+    p.add_argument("--write-grids", action="store_true", help="write grid.png, eval_grid.png and oov_grid.png into <weights>")
     args = p.parse_args(argv)
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
@@ -156,17 +185,24 @@ def main(argv: list[str] | None = None) -> None:
         pipe.set_sampler(args.sampler)
     pipe.set_progress_bar_config(disable=True)
     ds = EmojiDataset.load(args.data_dir)
-    metrics, gen, captions = evaluate(pipe, ds, args.judge, args.images_per_caption, args.steps, args.guidance_scale)
-    save_grid(gen[: len(captions)], args.grid or args.weights / "eval_grid.png")
-    save_grid(prompt_grid(pipe), args.weights / "grid.png")  # the quality gate compares against this
+    interval = tuple(args.guidance_interval) if args.guidance_interval else None
+    metrics, gen, captions = evaluate(pipe, ds, args.judge, args.images_per_caption, args.steps, args.guidance_scale, args.which, interval)
+    if args.write_grids:
+        save_grid(gen[: len(captions)], args.weights / "eval_grid.png")
+        save_grid(prompt_grid(pipe), args.weights / "grid.png")  # the quality gate compares against this
+        save_grid(oov_grid(pipe), args.weights / "oov_grid.png")
     metrics["num_images"] = len(ds)
     print(json.dumps(metrics, indent=1))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))
-    if args.write_card:
-        from .model_card import write_model_card
 
-        print("wrote", write_model_card(args.weights, metrics, args.run_dir, args.train_command, args.hardware, args.comparison))
+
+@torch.no_grad()
+def oov_grid(pipe) -> torch.Tensor:
+    """The 16 free prompts, seeds 0 and 1 each (row-major pairs), default sampler and guidance."""
+    prompts = [p for p in OOV_PROMPTS for _ in range(2)]
+    gens = [torch.Generator().manual_seed(i % 2) for i in range(len(prompts))]
+    return pipe(prompts, num_inference_steps=20, guidance_scale=DEFAULT_GUIDANCE, generator=gens, output_type="pt").images
 
 
 if __name__ == "__main__":
