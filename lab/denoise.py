@@ -21,7 +21,6 @@ from . import inputs
 from .metrics import psnr, sharpness, ssim
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
-from .uploads import UploadImage
 from .viz import schedule_figure, to_uint8, upscale
 
 WHY_PSNR = """**Why the one-step x̂₀ wins on PSNR.** From a noisy image the model's single prediction x̂₀ is its estimate of
@@ -98,7 +97,7 @@ def create_denoise() -> None:
     gr.Markdown("Add noise of a chosen level σ to an image — x_t = (1−σ)·x₀ + σ·ε — and watch the model take it back.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
-            image = UploadImage(examples[1] if len(examples) > 1 else None, type="filepath", label="Clean image (or a noisy upload)",
+            image = gr.Image(examples[1] if len(examples) > 1 else None, type="filepath", label="Clean image (or a noisy upload)",
                                 format="png", height=256, elem_classes="fit-img", elem_id="denoise-image")
             go = gr.Button("Add noise and denoise", variant="primary", elem_id="denoise-button")
             if examples:
@@ -117,5 +116,5 @@ def create_denoise() -> None:
             note = gr.Markdown("", elem_id="denoise-note")
             plot = gr.Plot(label="Where σ sits on the schedule")
     go.click(denoise, [image, sigma, noisy, steps, seed, prompt], [shown_in, one, result, table, note, plot],
-             api_name="denoise", concurrency_id=MODEL_QUEUE)
-    sigma.release(schedule_point, [steps, sigma], plot, api_name=False, show_progress="hidden")
+             api_name="denoise", concurrency_id=MODEL_QUEUE, preprocess=False)
+    sigma.release(schedule_point, [steps, sigma], plot, api_name=False, show_progress="hidden", preprocess=False)

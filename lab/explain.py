@@ -131,4 +131,4 @@ def create_explain() -> None:
         gallery = gr.Gallery(label="attention per token", columns=4, height="auto", format="png", object_fit="contain",
                              elem_id="attention-gallery", scale=3)
     gr.Markdown(TOKENS_NOTE)
-    go.click(attention, [prompt, seed, sigma], [image, gallery, legend], api_name="attention", concurrency_id=MODEL_QUEUE)
+    go.click(attention, [prompt, seed, sigma], [image, gallery, legend], api_name="attention", concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -124,10 +124,10 @@ def create_generate() -> None:
     scrub_info = gr.Markdown("", elem_id="gen-scrub-info")
     ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images]
     outs = [gallery, live, seed_used, status, frames, slider, files, sx, s0, se, scrub_info]
-    ev = go.click(generate, ins, outs, api_name="generate", concurrency_id=MODEL_QUEUE, concurrency_limit=1)
-    sub = prompt.submit(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE)
+    ev = go.click(generate, ins, outs, api_name="generate", concurrency_id=MODEL_QUEUE, concurrency_limit=1, preprocess=False)
+    sub = prompt.submit(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)
     slider.input(scrub, [frames, slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
     sampler.change(sampler_help, sampler, sampler_info, api_name=False, show_progress="hidden")
     examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
-    examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE)
+    examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -20,7 +20,6 @@ from . import inputs
 from .frames import Frames
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
-from .uploads import EditorImage
 from .viz import difference_map, to_uint8, upscale
 
 
@@ -79,7 +78,7 @@ def create_inpaint() -> None:
     gr.Markdown("Paint over part of the image (white brush). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
-            editor = EditorImage(
+            editor = gr.ImageEditor(
                 value=examples[0] if examples else None, type="filepath", image_mode="RGBA", label="Image + mask",
                 brush=gr.Brush(default_size=4, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
                 eraser=gr.Eraser(default_size=4), transforms=(), layers=False, canvas_size=(256, 256), height=360,
@@ -114,6 +113,6 @@ def create_inpaint() -> None:
         pc = gr.Image(label="merged: where the next step starts", format="png", height=200, elem_id="inpaint-merged")
     info = gr.Markdown("")
     ev = go.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
-                  [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE)
+                  [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)
     slider.input(step_view, [frames, slider], [pa, pb, pc, info], api_name=False, show_progress="hidden")

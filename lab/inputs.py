@@ -36,15 +36,15 @@ def fail(message: str) -> gr.Error:
 # ------------------------------------------------------------------ numbers
 def number(value, control: str, low: float, high: float, integer: bool = False) -> float | int:
     """A finite number in [low, high] for the control labelled `control`, else a clear error."""
+    kind = "a whole number" if integer else "a number"
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise fail(f"{control} must be a number between {low:g} and {high:g}.") from None
+            raise fail(f"{control} must be {kind} between {low:g} and {high:g}; got {_short(value)}.") from None
     try:
         return check_number(control, value, low, high, integer=integer)
     except ValueError:
-        kind = "a whole number" if integer else "a number"
         raise fail(f"{control} must be {kind} between {low:g} and {high:g}; got {_short(value)}.") from None
 
 
@@ -88,8 +88,8 @@ def open_image(value, control: str) -> PIL.Image.Image:
         return rgb_on_white(value)
     if isinstance(value, np.ndarray):
         return rgb_on_white(PIL.Image.fromarray(value.astype(np.uint8)))
-    if isinstance(value, dict) and "path" in value:  # a FileData dict from the API
-        value = value["path"]
+    if isinstance(value, dict):  # what the browser or the API sends: a FileData dict
+        value = value.get("path") or _data_url_file(value.get("url"), control)
     if not isinstance(value, (str, Path)):
         raise fail(f"{control}: expected an image file.")
     path = Path(value)
@@ -102,6 +102,24 @@ def open_image(value, control: str) -> PIL.Image.Image:
     if path.suffix.lower() == ".svg" or head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
         raise fail(f"{control}: SVG drawings are not supported; upload a {FORMATS} image.")
     return _decode(path, control)
+
+
+def _data_url_file(url, control: str) -> str:
+    """A base64 `data:` URL (a pasted image) written to a temporary file, still undecoded."""
+    import base64
+    import tempfile
+
+    if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
+        raise fail(f"{control}: expected an image file.")
+    try:
+        data = base64.b64decode(url.split(",", 1)[1], validate=False)
+    except ValueError:
+        raise fail(f"{control}: the pasted image could not be read.") from None
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        raise fail(f"{control}: the file is larger than {MAX_UPLOAD_MB} MB.")
+    with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as f:
+        f.write(data)
+    return f.name
 
 
 def _decode(path: Path, control: str) -> PIL.Image.Image:
@@ -169,8 +187,8 @@ def editor_image_and_mask(value, control: str = "Image + mask") -> tuple[PIL.Ima
 
 
 def _layer_alpha(layer, size: tuple[int, int], control: str) -> np.ndarray:
-    if isinstance(layer, dict) and "path" in layer:
-        layer = layer["path"]
+    if isinstance(layer, dict):
+        layer = layer.get("path") or _data_url_file(layer.get("url"), f"{control} (mask layer)")
     if isinstance(layer, np.ndarray):
         im = PIL.Image.fromarray(layer.astype(np.uint8))
     elif isinstance(layer, PIL.Image.Image):

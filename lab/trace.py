@@ -20,7 +20,6 @@ from .files import new_run_dir
 from .frames import Frames, add_forward, step_equations
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
-from .uploads import UploadImage
 from .viz import schedule_figure, titled_row, upscale, write_gif, write_mp4
 
 UPLOAD_NOTE = ("Your image is noised by the formula (first panel). The reverse run starts from the same ε, but it is a **new "
@@ -106,7 +105,7 @@ def create_trace() -> None:
     gr.Markdown("**Forward**: data → noise by the formula. **Reverse**: noise → data by the model, from the same noise ε. One slider moves both.")
     with gr.Row(equal_height=False):
         prompt = gr.Textbox("cat face", label="Prompt", info="Conditions the reverse process (English).", min_width=200)
-        image = UploadImage(None, type="filepath", label="Image to noise (optional; default: the generated one)", format="png",
+        image = gr.Image(None, type="filepath", label="Image to noise (optional; default: the generated one)", format="png",
                             height=140, elem_classes="fit-img", min_width=160)
         with gr.Column(min_width=240):
             steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="Number of reverse steps.")
@@ -144,8 +143,8 @@ def create_trace() -> None:
         ex_file = gr.File(label="Animation", elem_id="export-file")
     panels = [t_fwd, t_xt, t_x0, t_eps, g_u, g_c, g_g, eq, plot, position]
     go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], [frames, status, slider, *panels],
-             api_name="trace", concurrency_id=MODEL_QUEUE)
+             api_name="trace", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(view, [frames, slider], panels, api_name=False, show_progress="hidden")
     play.click(toggle_play, playing, [playing, timer], api_name=False)
     timer.tick(tick, [frames, slider, playing], [slider, *panels], api_name=False, show_progress="hidden")
-    ex_go.click(export, [frames, fmt], ex_file, api_name="export")
+    ex_go.click(export, [frames, fmt], ex_file, api_name="export", preprocess=False)
