@@ -49,8 +49,8 @@ TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpain
 
 def build() -> gr.Blocks:
     runtime()  # load the model before the first request
-    # delete_cache: every hour, files older than a day leave Gradio's cache (a Space runs for months)
-    with gr.Blocks(title="DiT Lab", delete_cache=(3600, 86400)) as demo:
+    # delete_cache: every 10 minutes, files older than 30 minutes leave Gradio's cache (a Space runs for months)
+    with gr.Blocks(title="DiT Lab", delete_cache=(600, 1800)) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs(overflow_behavior="wrap"):  # a phone shows every tab, in two rows
             for label, tab_id, create in TABS:

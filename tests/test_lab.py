@@ -182,3 +182,14 @@ def test_how_it_works_attention_on_one_scale():
     assert all(t.height > t.width for t, _ in tiles)  # the caption is drawn into the tile
     assert legend.size[0] > legend.size[1]
     assert explain.schedule("heun", 10) is not None
+
+
+def test_many_runs_leave_a_bounded_number_of_files(tmp_path, monkeypatch):
+    from lab import files
+
+    monkeypatch.setattr(files, "OUTPUT_ROOT", tmp_path / "outputs")
+    image = PIL.Image.new("RGB", (32, 32), "red")
+    for _ in range(files.MAX_RUN_DIRS + 40):
+        generate.downloads([image])
+    runs = list((tmp_path / "outputs").iterdir())
+    assert len(runs) == files.MAX_RUN_DIRS and all(len(list(r.iterdir())) == 2 for r in runs)

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "the optimizer starts fresh, so keep a short --warmup-steps")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                    help="torch.compile the training forward (costs a minute or two of compilation at start)")
+    p.add_argument("--dump-weights", type=Path, default=None, help="write each process's final weights here (checks multi-process runs)")
     p.add_argument("--export-only", action="store_true", help="write run-dir's latest EMA weights to --output and stop")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
@@ -137,7 +139,8 @@ def sample_weights(dataset: EmojiDataset, balance: bool) -> np.ndarray:
     return w / w.sum()
 
 
-def save_checkpoint(run_dir: Path, model, ema: EMA, opt, step: int, images_seen: int, minutes: float, config: dict) -> None:
+def save_checkpoint(run_dir: Path, model, ema: EMA, opt, step: int, images_seen: int, minutes: float, config: dict,
+                    extra: dict | None = None) -> None:
     tensors = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     tensors.update({f"ema.{k}": v.contiguous() for k, v in ema.shadow.items()})
     names = {id(p): n for n, p in model.named_parameters()}
@@ -149,7 +152,8 @@ def save_checkpoint(run_dir: Path, model, ema: EMA, opt, step: int, images_seen:
     tmp = run_dir / "checkpoint.tmp.safetensors"
     save_file(tensors, tmp)
     os.replace(tmp, run_dir / "checkpoint.safetensors")  # never a half-written checkpoint
-    (run_dir / "checkpoint.json").write_text(json.dumps({"step": step, "images_seen": images_seen, "train_minutes": minutes, "config": config}, indent=1))
+    info = {"step": step, "images_seen": images_seen, "train_minutes": minutes, "config": config, **(extra or {})}
+    (run_dir / "checkpoint.json").write_text(json.dumps(info, indent=1))
 
 
 def load_checkpoint(run_dir: Path, model, ema: EMA, opt) -> dict:
@@ -220,36 +224,56 @@ def export_pipeline(run_dir: Path, output: Path) -> Path:
     return output
 
 
-def main(argv: list[str] | None = None) -> None:
+@dataclass
+class Run:
+    """Everything one training invocation holds: data, model, optimizer, counters."""
+
+    args: argparse.Namespace
+    accelerator: object
+    dataset: EmojiDataset
+    bank: CaptionBank
+    images: torch.Tensor  # uint8 (N, 3, H, W)
+    weights: np.ndarray  # sampling probability per image
+    config: dict
+    model: torch.nn.Module  # as prepared by accelerate (DDP-wrapped with several processes)
+    raw: DiTTransformer
+    ema: EMA
+    opt: torch.optim.Optimizer
+    step: int = 0
+    images_seen: int = 0
+    prior_minutes: float = 0.0
+    first_step: int = 0
+    start: float = field(default_factory=time.time)
+    forward: torch.nn.Module | None = None  # the model, or its compiled graph
+
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    @property
+    def local_batch(self) -> int:
+        return self.args.batch_size // self.accelerator.num_processes
+
+
+def setup(args: argparse.Namespace) -> Run:
+    """Data, captions (encoded once), model (fresh, warm-started or resumed), optimizer."""
     from accelerate import Accelerator
 
-    from pipelines.pipeline_dit import DiTText2ImagePipeline
-
-    args = parse_args(argv)
-    if args.export_only:
-        if args.output is None:
-            raise SystemExit("--export-only needs --output")
-        print("exported", export_pipeline(args.run_dir, args.output))
-        return
     if not torch.cuda.is_available():
         set_threads()
-    precision = args.precision
     device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = args.precision
     if precision == "auto":
         precision = "bf16" if best_autocast_dtype(device_type) == torch.bfloat16 else "fp32"
+    args.precision = precision
     accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no", cpu=device_type == "cpu")
-    is_main = accelerator.is_main_process
-    torch.manual_seed(args.seed + accelerator.process_index)
-    rng = np.random.default_rng(args.seed + accelerator.process_index)
-    pyrng = random.Random(args.seed + accelerator.process_index)
-
+    if args.batch_size % accelerator.num_processes:
+        raise SystemExit(f"--batch-size {args.batch_size} must split evenly over {accelerator.num_processes} processes.")
+    torch.manual_seed(args.seed)  # the same initial weights on every process
     dataset = EmojiDataset.load(args.data_dir)
     tok, enc = load_text_encoder()
     bank = CaptionBank(dataset, tok, enc, Path(args.data_dir) / "text-cache")
-    del tok, enc
-    images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, H, W)
-    weights = sample_weights(dataset, args.balance_variants)
-
+    images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()
     config = dict(sample_size=images.shape[-1], in_channels=3, patch_size=args.patch_size, hidden_size=args.hidden_size,
                   depth=args.depth, num_heads=args.num_heads)
     model = DiTTransformer(**config)
@@ -258,93 +282,124 @@ def main(argv: list[str] | None = None) -> None:
     ema = EMA(model, args.ema_max_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    step, images_seen, prior_minutes = 0, 0, 0.0
+    counters = {}
     if args.resume and (args.run_dir / "checkpoint.safetensors").exists():
         saved = json.loads((args.run_dir / "checkpoint.json").read_text())["config"]
         if saved != config:
             raise SystemExit(f"--resume: the checkpoint's model config {saved} differs from the arguments {config}.")
         info = load_checkpoint(args.run_dir, model, ema, opt)
-        step, images_seen, prior_minutes = info["step"], info["images_seen"], info["train_minutes"]
-        if is_main:
-            print(f"resumed at step {step} ({images_seen} images seen, {prior_minutes:.1f} min trained)")
-    first_step = step
-    model, opt = accelerator.prepare(model, opt)
-    raw = accelerator.unwrap_model(model)
-    forward = torch.compile(model) if args.compile else model  # same parameters, compiled graph
+        counters = dict(step=info["step"], images_seen=info["images_seen"], prior_minutes=info["train_minutes"], first_step=info["step"])
+    prepared, opt = accelerator.prepare(model, opt)
+    return Run(args, accelerator, dataset, bank, images, sample_weights(dataset, args.balance_variants), config, prepared,
+               accelerator.unwrap_model(prepared), ema, opt, **counters)
 
-    # fixed validation batch: 256 images, fixed captions (canonical names) and noise
+
+def progress(run: Run) -> tuple[float, bool]:
+    """(fraction of the budget used, stop?), agreed by all processes: each takes the maximum,
+    so every process uses the same learning rate and stops at the same step."""
+    args = run.args
+    elapsed = (time.time() - run.start) / (args.max_minutes * 60)
+    frac = elapsed if args.max_steps is None else max(elapsed, run.step / args.max_steps)
+    stop = elapsed >= 1.0 or (args.max_steps is not None and run.step >= args.max_steps)
+    if run.accelerator.num_processes > 1:
+        t = run.accelerator.reduce(torch.tensor([frac, float(stop)], device=run.accelerator.device), reduction="max")
+        frac, stop = float(t[0]), bool(t[1] > 0)
+    return frac, stop
+
+
+def train_step(run: Run, rng: np.random.Generator, pyrng: random.Random, frac: float) -> float:
+    args, acc = run.args, run.accelerator
+    for group in run.opt.param_groups:
+        group["lr"] = lr_at(run.step, frac, args, run.first_step)
+    idx = rng.choice(len(run.dataset), size=run.local_batch, p=run.weights)  # each process its own part of the global batch
+    x0 = (run.images[idx].float() / 127.5 - 1.0).to(acc.device)
+    caps = ["" if pyrng.random() < args.caption_dropout else run.dataset.caption(int(i), pyrng) for i in idx]
+    states, masks = (t.to(acc.device) for t in run.bank.lookup(caps))
+    loss = flow_matching_loss(run.forward, x0, states, masks, acc.autocast)
+    run.opt.zero_grad(set_to_none=True)
+    acc.backward(loss)
+    acc.clip_grad_norm_(run.model.parameters(), 1.0)
+    run.opt.step()
+    run.ema.update(run.raw, run.step)
+    run.step += 1
+    run.images_seen += args.batch_size
+    return loss.item()
+
+
+def validation_batch(run: Run) -> tuple:
+    """256 fixed images with fixed captions and noise: comparable across runs and configs."""
     g = torch.Generator().manual_seed(1234)
-    val_idx = torch.randperm(len(dataset), generator=g)[:256]
-    val_x0 = images[val_idx].float() / 127.5 - 1.0
-    val_states, val_masks = bank.lookup([dataset.caption(int(i), random.Random(int(i))) for i in val_idx])
-    val_noise = torch.randn(val_x0.shape, generator=g)
+    idx = torch.randperm(len(run.dataset), generator=g)[:256]
+    x0 = run.images[idx].float() / 127.5 - 1.0
+    states, masks = run.bank.lookup([run.dataset.caption(int(i), random.Random(int(i))) for i in idx])
+    return x0, states, masks, torch.randn(x0.shape, generator=g)
 
-    log_path = args.run_dir / "log.jsonl"
-    if is_main:
-        n_params = sum(p.numel() for p in raw.parameters())
-        print(f"{len(dataset)} images, {len(bank.captions)} captions, {n_params / 1e6:.2f}M params, precision {precision}, "
-              f"{torch.get_num_threads()} threads, device {accelerator.device}")
-    start = time.time()
-    budget = args.max_minutes * 60
-    last_ckpt = time.time()
-    ckpt_every = args.checkpoint_minutes * 60
-    bar = tqdm(total=int(budget), disable=not is_main, unit="s", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
-    ema_loss, window_t, window_n = None, time.time(), 0
-    local_bs = args.batch_size // accelerator.num_processes
 
-    def checkpoint(final: bool = False) -> None:
-        minutes = prior_minutes + (time.time() - start) / 60
-        if not is_main:
-            return
-        save_checkpoint(args.run_dir, raw, ema, opt, step, images_seen, minutes, config)
-        ema_model = DiTTransformer(**config)
-        ema.copy_to(ema_model)
-        write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{step:07d}.png", args.grid_steps)
-        val = validation_loss(ema_model, val_x0, val_states, val_masks, val_noise, accelerator.autocast)
-        rec = {"step": step, "images_seen": images_seen, "train_minutes": round(minutes, 2), **val}
-        with open(log_path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        tqdm.write(json.dumps(rec))
-        ema_model.save_pretrained(args.run_dir / "ema")
-        if final and args.output:
-            export_pipeline(args.run_dir, args.output)
-            tqdm.write(f"saved EMA pipeline to {args.output}")
+def checkpoint(run: Run, val: tuple, final: bool = False) -> None:
+    """Checkpoint, EMA weights, sample grid and validation loss (main process only)."""
+    if not run.is_main:
+        return
+    from pipelines.pipeline_dit import DiTText2ImagePipeline
 
-    model.train()
+    args = run.args
+    minutes = run.prior_minutes + (time.time() - run.start) / 60
+    extra = {"num_processes": run.accelerator.num_processes, "local_batch": run.local_batch}
+    save_checkpoint(args.run_dir, run.raw, run.ema, run.opt, run.step, run.images_seen, minutes, run.config, extra)
+    ema_model = DiTTransformer(**run.config)
+    run.ema.copy_to(ema_model)
+    write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{run.step:07d}.png", args.grid_steps)
+    rec = {"step": run.step, "images_seen": run.images_seen, "train_minutes": round(minutes, 2),
+           **validation_loss(ema_model, *val, run.accelerator.autocast)}
+    with open(args.run_dir / "log.jsonl", "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    tqdm.write(json.dumps(rec))
+    ema_model.save_pretrained(args.run_dir / "ema")
+    if final and args.output:
+        export_pipeline(args.run_dir, args.output)
+        tqdm.write(f"saved EMA pipeline to {args.output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.export_only:
+        if args.output is None:
+            raise SystemExit("--export-only needs --output")
+        print("exported", export_pipeline(args.run_dir, args.output))
+        return
+    run = setup(args)
+    rank = run.accelerator.process_index
+    rng, pyrng = np.random.default_rng(args.seed + rank), random.Random(args.seed + rank)
+    torch.manual_seed(args.seed + rank)  # each process its own noise and sigmas
+    run.forward = torch.compile(run.model) if args.compile else run.model  # same parameters, compiled graph
+    val = validation_batch(run)
+    if run.is_main:
+        print(f"{len(run.dataset)} images, {len(run.bank.captions)} captions, {sum(p.numel() for p in run.raw.parameters()) / 1e6:.2f}M params, "
+              f"precision {args.precision}, {torch.get_num_threads()} threads, {run.accelerator.num_processes} process(es)")
+    bar = tqdm(total=int(args.max_minutes * 60), disable=not run.is_main, unit="s", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+    ema_loss, window_t, window_n, last_ckpt = None, time.time(), 0, time.time()
+    run.model.train()
     while True:
-        elapsed = time.time() - start
-        if elapsed >= budget or (args.max_steps is not None and step >= args.max_steps):
+        frac, stop = progress(run)
+        if stop:
             break
-        frac = elapsed / budget if args.max_steps is None else max(elapsed / budget, step / args.max_steps)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, frac, args, first_step)
-        idx = rng.choice(len(dataset), size=local_bs, p=weights)
-        x0 = (images[idx].float() / 127.5 - 1.0).to(accelerator.device)
-        caps = ["" if pyrng.random() < args.caption_dropout else dataset.caption(int(i), pyrng) for i in idx]
-        states, masks = (t.to(accelerator.device) for t in bank.lookup(caps))
-        loss = flow_matching_loss(forward, x0, states, masks, accelerator.autocast)
-        opt.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema.update(raw, step)
-        step += 1
-        images_seen += args.batch_size
+        loss = train_step(run, rng, pyrng, frac)
         window_n += args.batch_size
-        ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
-        if step % 10 == 0 and is_main:
+        ema_loss = loss if ema_loss is None else 0.98 * ema_loss + 0.02 * loss
+        if run.step % 10 == 0 and run.is_main:
             now = time.time()
-            bar.n = int(min(now - start, budget))
-            bar.set_postfix_str(f"step {step} loss {ema_loss:.4f} {window_n / (now - window_t):.1f} img/s lr {opt.param_groups[0]['lr']:.2e}")
+            bar.n = int(min(now - run.start, args.max_minutes * 60))
+            bar.set_postfix_str(f"step {run.step} loss {ema_loss:.4f} {window_n / (now - window_t):.1f} img/s lr {run.opt.param_groups[0]['lr']:.2e}")
             bar.refresh()
             window_t, window_n = now, 0
-            if now - last_ckpt >= ckpt_every:
-                checkpoint()
-                last_ckpt = time.time()
-                window_t = last_ckpt
+            if now - last_ckpt >= args.checkpoint_minutes * 60:
+                checkpoint(run, val)
+                last_ckpt = window_t = time.time()
     bar.close()
-    accelerator.wait_for_everyone()
-    checkpoint(final=True)
+    run.accelerator.wait_for_everyone()
+    checkpoint(run, val, final=True)
+    if args.dump_weights is not None:  # for checking a multi-process run: each process's final weights
+        args.dump_weights.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in run.raw.state_dict().items()}, args.dump_weights / f"rank{rank}.safetensors")
 
 
 if __name__ == "__main__":

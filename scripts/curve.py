@@ -1,0 +1,36 @@
+"""Judge accuracy over training time: evaluate saved EMA snapshots of a run.
+
+    python scripts/curve.py runs/v2/snap-* [--set gate] > curve.jsonl
+
+Each argument is a saved DiTTransformer folder whose name ends in the training minutes
+(snap-<minutes>); one JSON line each: minutes, name and paraphrase top-5 and their ceilings.
+"""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from pipelines import DEFAULT_SAMPLER, DiTText2ImagePipeline, DiTTransformer, make_scheduler
+from pipelines.hardware import set_threads
+from training.data import EmojiDataset
+from training.evaluate import evaluate
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("snapshots", type=Path, nargs="+")
+    p.add_argument("--set", dest="which", default="gate", choices=["gate", "tune"])
+    args = p.parse_args()
+    set_threads()
+    ds = EmojiDataset.load()
+    for snap in sorted(args.snapshots, key=lambda s: int(re.findall(r"\d+", s.name)[-1])):
+        pipe = DiTText2ImagePipeline(DiTTransformer.from_pretrained(snap).eval(), make_scheduler(DEFAULT_SAMPLER))
+        pipe.set_progress_bar_config(disable=True)
+        m, _, _ = evaluate(pipe, ds, which=args.which)
+        keys = ("generated_top5", "real_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_real_top5", "paraphrase_top5_vs_ceiling")
+        print(json.dumps({"minutes": int(re.findall(r"\d+", snap.name)[-1]), **{k: m[k] for k in keys}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
