@@ -15,6 +15,7 @@ from lab.denoise import create_denoise
 from lab.explain import create_explain
 from lab.generate import create_generate
 from lab.inpaint import create_inpaint
+from lab.i18n import I18N, tr
 from lab.inputs import MAX_UPLOAD_MB
 from lab.runtime import runtime
 from lab.trace import create_trace
@@ -54,7 +55,7 @@ def build() -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs(overflow_behavior="wrap"):  # a phone shows every tab, in two rows
             for label, tab_id, create in TABS:
-                with gr.Tab(label, id=tab_id):
+                with gr.Tab(tr(label), id=tab_id):
                     create()
         gr.Markdown(FOOTER)
     demo.queue(default_concurrency_limit=1, max_size=16)
@@ -65,4 +66,4 @@ demo = build()
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, css=CSS,
-                max_file_size=f"{MAX_UPLOAD_MB}mb")
+                max_file_size=f"{MAX_UPLOAD_MB}mb", i18n=I18N)

@@ -18,6 +18,7 @@ from pipelines import schedulers as flow
 from pipelines.image_utils import to_unit_tensor, unit_to_model
 
 from . import inputs
+from .i18n import tr
 from .metrics import psnr, sharpness, ssim
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
@@ -99,10 +100,10 @@ def create_denoise() -> None:
         with gr.Column(min_width=300):
             image = gr.Image(examples[1] if len(examples) > 1 else None, type="filepath", label="Clean image (or a noisy upload)",
                                 format="png", height=256, elem_classes="fit-img", elem_id="denoise-image")
-            go = gr.Button("Add noise and denoise", variant="primary", elem_id="denoise-button")
+            go = gr.Button(tr("Add noise and denoise"), variant="primary", elem_id="denoise-button")
             if examples:
                 gr.Examples([[e] for e in examples], [image], label="Example emoji")
-            sigma = gr.Slider(0.0, 1.0, 0.5, step=0.01, label="Noise level σ", info="0 = clean, 1 = pure noise.")
+            sigma = gr.Slider(0.0, 1.0, 0.5, step=0.01, label="Noise level σ", info=tr("0 = clean, 1 = pure noise."))
             noisy = gr.Checkbox(False, label="My image is already noisy", info="Then no noise is added: y = x₀ + s·n is converted to the model's x_t at this σ.")
             steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps of the full schedule", info="The run uses the part of this schedule below σ.")
             prompt = gr.Textbox("", label="Prompt (optional)", info="What the image shows, in English; empty = unconditional.")

@@ -17,6 +17,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS
 from pipelines import schedulers as flow
 
 from . import inputs
+from .i18n import tr
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import DoneEvent, stream
 from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, to_uint8, upscale
@@ -123,7 +124,7 @@ def create_explain() -> None:
         prompt = gr.Textbox("red heart", label="Prompt", info="Each token gets its own heatmap (English).", min_width=200)
         seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Which image to generate.", min_width=120)
         sigma = gr.Slider(0.05, 0.95, 0.5, step=0.05, label="σ", info="Noise level at which attention is measured.", min_width=200)
-        go = gr.Button("Show attention", variant="primary", elem_id="attention-button")
+        go = gr.Button(tr("Show attention"), variant="primary", elem_id="attention-button")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):
             image = gr.Image(label="generated image", format="png", height=200)

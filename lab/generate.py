@@ -16,6 +16,7 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
+from .i18n import tr
 from .files import new_run_dir
 from .frames import Frames
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
@@ -93,20 +94,20 @@ def create_generate() -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox("red apple", label="Prompt", elem_id="gen-prompt", max_length=inputs.MAX_PROMPT_CHARS,
-                                info="What to draw, in English: an emoji name or everyday words. Add “noto style” or “twemoji style” to pick a look.")
+                                info=tr("What to draw, in English: an emoji name or everyday words. Add “noto style” or “twemoji style” to pick a look."))
             with gr.Row():
-                go = gr.Button("Generate", variant="primary", elem_id="gen-button")
-                stop = gr.Button("Stop", variant="stop")
+                go = gr.Button(tr("Generate"), variant="primary", elem_id="gen-button")
+                stop = gr.Button(tr("Stop"), variant="stop")
             negative = gr.Textbox("", label="Negative prompt", info="What to steer away from; guidance pushes the image away from this text.")
             with gr.Row():
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Same seed + same settings = same image.")
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info=tr("Same seed + same settings = same image."))
                 randomize = gr.Checkbox(False, label="Randomize seed", info="Pick a new seed each run (the one used is shown).")
-            steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps", info="How many denoising steps: more = finer, slower.")
-            guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info="How strongly to follow the prompt (1 = not guided).")
-            sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info="The ODE solver that walks from noise to image.")
+            steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps", info=tr("How many denoising steps: more = finer, slower."))
+            guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info=tr("How strongly to follow the prompt (1 = not guided)."))
+            sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info=tr("The ODE solver that walks from noise to image."))
             sampler_info = gr.Markdown(sampler_help(DEFAULT_SAMPLER))
             n_images = gr.Slider(1, 8, 4, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
-            gr.Markdown(f"*{ENGLISH_ONLY}*")
+            gr.Markdown(tr(ENGLISH_ONLY))
         with gr.Column(scale=3, min_width=300):
             gallery = gr.Gallery(label="Images (PNG)", columns=4, height=300, format="png", elem_id="gen-gallery", object_fit="contain")
             live = gr.Image(label="Live: the model's current guess x̂₀", type="pil", format="png", height=160)

@@ -17,6 +17,7 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, DiTInpaintPipeline
 
 from . import inputs
+from .i18n import tr
 from .frames import Frames
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
@@ -85,8 +86,8 @@ def create_inpaint() -> None:
                 sources=("upload", "clipboard"), elem_id="inpaint-editor", format="png",
             )
             with gr.Row():
-                go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
-                stop = gr.Button("Stop", variant="stop")
+                go = gr.Button(tr("Inpaint"), variant="primary", elem_id="inpaint-button")
+                stop = gr.Button(tr("Stop"), variant="stop")
             if examples:
                 gr.Examples([[e] for e in examples], [editor], label="Example emoji")
             prompt = gr.Textbox("", label="Prompt (optional)", info="What should appear in the painted region (English).")

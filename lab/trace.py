@@ -16,6 +16,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePi
 from pipelines.image_utils import to_unit_tensor, unit_to_model
 
 from . import inputs
+from .i18n import tr
 from .files import new_run_dir
 from .frames import Frames, add_forward, step_equations
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
@@ -112,13 +113,13 @@ def create_trace() -> None:
             guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="g in the guidance equation below.")
             sampler = gr.Dropdown(list(SAMPLERS), value="euler", label="Sampler", info="Euler's update is the one written below.")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Picks ε.")
-            go = gr.Button("Run", variant="primary", elem_id="trace-button")
+            go = gr.Button(tr("Run"), variant="primary", elem_id="trace-button")
     frames = gr.State(None)
     status = gr.Markdown("", elem_id="trace-status")
     with gr.Row():
         slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Steps done", interactive=False, elem_id="trace-slider",
                            info="0: pure noise (reverse) / σ = 1 (forward). Right end: the data.")
-        play = gr.Button("▶ Play / ⏸ Pause", scale=0)
+        play = gr.Button(tr("▶ Play / ⏸ Pause"), scale=0)
     position = gr.Markdown("", elem_id="trace-position")
     playing = gr.State(False)
     timer = gr.Timer(0.5, active=False)  # ticks only while playing: no polling otherwise
@@ -139,7 +140,7 @@ def create_trace() -> None:
             plot = gr.Plot(label="Schedule")
     with gr.Row():
         fmt = gr.Radio(["gif", "mp4"], value="gif", label="Export format", info="All steps as a labelled animation.")
-        ex_go = gr.Button("Export animation", elem_id="export-button")
+        ex_go = gr.Button(tr("Export animation"), elem_id="export-button")
         ex_file = gr.File(label="Animation", elem_id="export-file")
     panels = [t_fwd, t_xt, t_x0, t_eps, g_u, g_c, g_g, eq, plot, position]
     go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], [frames, status, slider, *panels],

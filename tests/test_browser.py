@@ -156,3 +156,16 @@ def test_phone_width(browser, app_server, shots):
         pg.screenshot(path=shots / "phone_forward_reverse.png")
     finally:
         pg.context.close()
+
+
+def test_chinese_browser_gets_the_chinese_ui(browser, app_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    try:
+        pg.goto(app_server.url, wait_until="load")
+        pg.wait_for_selector("#gen-button")
+        assert pg.get_by_role("tab", name="1 · 生成").is_visible()
+        assert "提示词必须使用英文" in pg.locator("body").inner_text()  # and it says prompts stay English
+    finally:
+        context.close()
