@@ -13,6 +13,7 @@ import gradio as gr
 
 from lab.denoise import create_denoise
 from lab.explain import create_explain
+from lab.explore import create_explore
 from lab.generate import create_generate
 from lab.inpaint import create_inpaint
 from lab.i18n import I18N, tr
@@ -45,7 +46,7 @@ img, canvas { image-rendering: pixelated; }
 
 TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpaint", create_inpaint),
         ("3 · Denoise", "denoise", create_denoise), ("4 · Forward & reverse", "trace", create_trace),
-        ("5 · How it works", "how", create_explain)]
+        ("5 · How it works", "how", create_explain), ("6 · Explore", "explore", create_explore)]
 
 
 def build() -> gr.Blocks:

@@ -15,6 +15,7 @@ ZH = {
     "3 · Denoise": "3 · 去噪",
     "4 · Forward & reverse": "4 · 前向与反向",
     "5 · How it works": "5 · 原理",
+    "6 · Explore": "6 · 探索",
     "Generate": "生成",
     "Stop": "停止",
     "Inpaint": "重绘",

@@ -14,7 +14,7 @@ import torch
 
 from pipelines.pipeline_dit import DiTPipelineBase, DiTPipelineOutput
 
-_MODEL_LOCK = threading.Lock()  # one model run at a time in this process, whatever the queue does
+MODEL_LOCK = threading.Lock()  # one model run at a time in this process, whatever the queue does
 
 
 @dataclass
@@ -42,7 +42,7 @@ def stream(pipe: DiTPipelineBase, **kwargs) -> Iterator[StepEvent | DoneEvent]:
 
     def work() -> None:
         try:
-            with _MODEL_LOCK:
+            with MODEL_LOCK:
                 box["out"] = pipe(**kwargs, callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["x0_pred"])
         except BaseException as e:  # handed to the consumer
             box["err"] = e

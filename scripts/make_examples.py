@@ -12,7 +12,7 @@ from PIL import Image
 
 from training.data import EmojiDataset
 
-NAMES = ["grinning face", "red apple", "cat face", "pizza", "red heart", "rocket"]
+NAMES = ["grinning face", "red apple", "cat face", "pizza", "red heart", "rocket", "dog face", "smiling face with sunglasses"]
 
 
 def main() -> None:

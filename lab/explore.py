@@ -1,0 +1,20 @@
+"""Tab 6 · Explore: four views no other diffusion demo has, one module each."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .flow2d import create_flow2d
+from .learn import create_learn
+from .paths import create_paths
+from .race import create_race
+
+VIEWS = [("Sampler race", create_race), ("A flow in 2-D", create_flow2d), ("Watch it learn", create_learn),
+         ("Two paths to noise", create_paths)]
+
+
+def create_explore() -> None:
+    with gr.Tabs():
+        for label, create in VIEWS:
+            with gr.Tab(label):
+                create()

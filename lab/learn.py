@@ -1,0 +1,130 @@
+"""View · Watch it learn: a tiny DiT (about 0.4M parameters) trains on the emoji the learner picks,
+with the project's real training code (the trainer's rectified-flow loss, caption bank and EMA),
+and every few seconds the loss curve and a fixed-seed sample grid stream in: noise, then
+blobs, then shapes. It runs in the model queue, stops with Stop, and writes nothing to disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import gradio as gr
+import numpy as np
+import torch
+
+from pipelines import DiTText2ImagePipeline, DiTTransformer, make_scheduler
+from pipelines.text_encoder import packaged_text_encoder
+from training.data import EmojiDataset, EmojiRecord
+from training.train import EMA, CaptionBank, flow_matching_loss
+
+from . import inputs
+from .runtime import MODEL_QUEUE, example_images, gpu
+from .streaming import MODEL_LOCK
+from .viz import hstack, to_uint8, upscale
+
+TINY = dict(sample_size=32, patch_size=4, hidden_size=64, depth=4, num_heads=4)
+REFRESH_S = 3.0  # a new grid and curve this often
+BATCH = 32
+
+
+def emoji_choices() -> list[str]:
+    return [p.stem.split("_", 1)[1].replace("_", " ") for p in example_images()]
+
+
+def tiny_dataset(names: list[str]) -> EmojiDataset:
+    """The picked example emoji, each captioned with its name."""
+    by_name = {p.stem.split("_", 1)[1].replace("_", " "): p for p in example_images()}
+    images = np.stack([np.asarray(inputs.load_image(str(by_name[n]), "Emoji")) for n in names])
+    return EmojiDataset(images, [EmojiRecord(n, "", "example", n) for n in names])
+
+
+@torch.no_grad()
+def sample_grid(model: DiTTransformer, names: list[str]) -> np.ndarray:
+    """One fixed-seed sample per picked emoji (10 Euler steps, guidance 3), side by side."""
+    model.eval()
+    pipe = DiTText2ImagePipeline(transformer=model, scheduler=make_scheduler("euler"))
+    pipe.set_progress_bar_config(disable=True)
+    gens = [torch.Generator().manual_seed(i) for i in range(len(names))]
+    out = pipe(names, num_inference_steps=10, guidance_scale=3.0, generator=gens, output_type="pt").images
+    model.train()
+    return hstack([to_uint8(x, model_space=False) for x in out])
+
+
+@gpu
+def learn(picked, seconds, seed):
+    """Train the tiny DiT for `seconds`, yielding (status, loss curve, grid) every few seconds."""
+    choices = emoji_choices()
+    if not isinstance(picked, list) or not 4 <= len(picked) <= 8 or any(p not in choices for p in picked):
+        raise inputs.fail(f"Pick 4 to 8 emoji from: {', '.join(choices)}.")
+    seconds = inputs.number(seconds, "Budget (seconds)", 10, 120)
+    torch.manual_seed(inputs.seed(seed))
+    ds = tiny_dataset(picked)
+    bank = CaptionBank(ds, *packaged_text_encoder(), cache=None)
+    model = DiTTransformer(**TINY)
+    ema = EMA(model, 0.99)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, betas=(0.9, 0.95))
+    x_all = torch.from_numpy(ds.images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    losses, first = [], upscale(sample_grid(model, picked), 4)
+    start = last = time.time()
+    yield "Training…", curve(losses), first, first
+    while time.time() - start < seconds:
+        with MODEL_LOCK:
+            idx = torch.randint(0, len(ds), (BATCH,))
+            caps = ["" if torch.rand(()) < 0.1 else ds.records[int(i)].name for i in idx]
+            loss = flow_matching_loss(model, x_all[idx], *bank.lookup(caps), contextlib.nullcontext)  # fp32: tiny model
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            ema.update(model, len(losses))
+        losses.append(loss.item())
+        if time.time() - last >= REFRESH_S:
+            last = time.time()
+            yield f"{len(losses)} steps, {last - start:.0f} of {seconds:.0f} s, loss {np.mean(losses[-20:]):.3f}", curve(losses), gr.skip(), upscale(sample_grid(model, picked), 4)
+    with MODEL_LOCK:
+        final = sample_grid(model, picked)
+    yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {np.mean(losses[:20]):.3f} → {np.mean(losses[-20:]):.3f}. "
+           "Nothing was saved."), curve(losses), gr.skip(), upscale(final, 4)
+
+
+def curve(losses: list[float]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    if losses:
+        ax.plot(losses, color="#bbbbbb", lw=0.8, label="loss per step")
+        k = max(1, len(losses) // 30)
+        ax.plot(np.convolve(losses, np.ones(k) / k, mode="valid"), color="#d62728", label=f"mean of {k}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("rectified-flow loss")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def create_learn() -> None:
+    choices = emoji_choices()
+    gr.Markdown("### Watch a DiT learn\nA tiny DiT starts from random weights and learns the emoji you pick, with this project's own "
+                "training code. Every few seconds: the loss and one sample per emoji, always from the same noise.")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=240):
+            picked = gr.CheckboxGroup(choices, value=choices[:4], label="Emoji to learn", info="Pick 4 to 8.")
+            seconds = gr.Slider(10, 120, 30, step=5, label="Budget (seconds)", info="How long it trains.")
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1, info="Initial weights.")
+            with gr.Row():
+                go = gr.Button("Train", variant="primary", elem_id="learn-button")
+                stop = gr.Button("Stop", variant="stop")
+            status = gr.Markdown("", elem_id="learn-status")
+        with gr.Column(min_width=320, scale=2):
+            plot = gr.Plot(label="Loss")
+            first = gr.Image(label="samples before training", format="png", height=150)
+            grid = gr.Image(label="samples now (same noise)", format="png", height=150, elem_id="learn-grid")
+    ev = go.click(learn, [picked, seconds, seed], [status, plot, first, grid], api_name="learn", concurrency_id=MODEL_QUEUE, preprocess=False)
+    stop.click(lambda: "Stopped.", None, status, cancels=[ev], api_name=False)
+

@@ -1,0 +1,98 @@
+"""The four Explore views as plain functions, on a tiny random model where a model is needed."""
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+
+from lab import flow2d, learn, paths, race
+from lab.runtime import Runtime, example_images, use_runtime
+from pipelines import DiTText2ImagePipeline, make_scheduler
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_runtime(tmp_path_factory, tiny_transformer):
+    path = tmp_path_factory.mktemp("weights")
+    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
+    use_runtime(Runtime(path))
+    yield
+    use_runtime(None)
+
+
+def test_sampler_race_reports_each_solver():
+    gallery, fig, table = race.race("cat face", 0, 8, 1.0, progress=lambda *a, **k: None)
+    assert len(gallery) == 5 and fig is not None
+    rows = {r[0]: r for r in table}
+    assert rows["euler"][2] == 8 and rows["heun"][2] == 15  # NFE: Heun calls the model twice per step but the last
+    assert all(np.isfinite(r[3]) and r[3] > 0 for r in table)
+
+
+@pytest.mark.slow
+def test_sampler_race_on_the_shipped_model_heun_converges_faster_than_euler():
+    """The measured slopes, not assumed ones, on the real (smooth) velocity field."""
+    use_runtime(Runtime())
+    try:
+        _, _, table = race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None)
+    finally:
+        use_runtime(None)
+    rows = {r[0]: r for r in table}
+    assert rows["heun"][4] > rows["euler"][4] + 0.3 and rows["euler"][4] > 0.2, table  # both converge; Heun faster
+
+
+def test_order_fit():
+    pts = [(n, 3.0 / n**2) for n in (4, 8, 16, 32)]
+    assert race.order(pts) == pytest.approx(2.0)
+
+
+def test_flow_in_2d_moves_noise_onto_the_data():
+    state, note, slider, fig = flow2d.run_flow("two moons", 3.0, 30, 0)
+    p = state.paths[1.0]
+    data = state.data[:600]
+    assert flow2d.chamfer(p[-1], data) <= 0.5 * flow2d.chamfer(p[0], data)
+    assert np.mean(state.losses[-50:]) < np.mean(state.losses[:50])
+    # guidance pushes the two classes apart: their centres are further apart at g = 3
+    def gap(q):
+        return np.linalg.norm(q[state.classes == 0].mean(0) - q[state.classes == 1].mean(0))
+    assert gap(state.paths[3.0][-1]) > gap(p[-1])
+    assert fig is not None and "Chamfer" in note
+    gif = flow2d.export_gif(state)
+    with PIL.Image.open(gif) as im:
+        assert im.n_frames == 31
+
+
+@pytest.mark.parametrize("name", flow2d.DATASETS)
+def test_each_2d_dataset(name):
+    pts, cls = flow2d.sample_data(name, 500, np.random.default_rng(0))
+    assert pts.shape == (500, 2) and np.abs(pts).max() < 3.5 and set(np.unique(cls)) <= {0, 1}
+
+
+def test_watch_it_learn_loss_falls_and_samples_change():
+    names = learn.emoji_choices()[:4]
+    events = list(learn.learn(names, 10, 0))
+    status = events[-1][0]
+    assert status.startswith("Done") and "Nothing was saved" in status
+    import re
+
+    before, after = (float(x) for x in re.search(r"loss (\d+\.\d+) → (\d+\.\d+)", status).groups())
+    assert after < before
+    first, last = np.asarray(events[0][2]), np.asarray(events[-1][3])
+    assert first.shape == last.shape and np.abs(first.astype(int) - last.astype(int)).mean() > 5
+    assert sum(p.numel() for p in learn.DiTTransformer(**learn.TINY).parameters()) < 1_000_000
+
+
+def test_watch_it_learn_rejects_bad_picks():
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="4 to 8"):
+        list(learn.learn(["cat face"], 10, 0))
+
+
+def test_two_paths():
+    state, slider, vp, rf, fig, text = paths.paths(str(example_images()[0]), 0, 10)
+    x0 = np.asarray(PIL.Image.open(example_images()[0]).convert("RGB"))
+    assert np.array_equal(state["vp"][0], x0) and np.array_equal(state["rf"][0], x0)  # both start at the data
+    a = paths.cosine_alpha_bar(np.linspace(0, 1, 11))
+    assert a[0] == pytest.approx(1.0) and a[-1] < 1e-6 and np.all(np.diff(a) <= 0)
+    # both end at the same noise
+    assert np.abs(state["vp"][-1].astype(int) - state["rf"][-1].astype(int)).max() <= 1
+    assert "VP" in text and "RF" in text
