@@ -20,7 +20,7 @@ from . import inputs
 from .i18n import tr
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import DoneEvent, stream
-from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, to_uint8, upscale
+from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, tile_grid, to_uint8, upscale
 
 TOKENS_NOTE = """**Reading the heatmaps.** `[CLS]` and `[SEP]` are MiniLM's start and end markers. The encoder gathers the
 sentence's meaning into every token, these two included, so the DiT learned to read much of the prompt from them: a large
@@ -31,16 +31,19 @@ HOW_TEXT = r"""
 ## The maths the code runs
 **Forward process.** Pick a noise level $\sigma\in[0,1]$ and mix the image $x_0$ with Gaussian noise $\varepsilon$:
 $$q(x_t\mid x_0)=\mathcal N\big((1-\sigma)\,x_0,\ \sigma^2 I\big),\qquad x_t=(1-\sigma)\,x_0+\sigma\,\varepsilon .$$
-See it with numbers in the **Forward & reverse** tab (first panel, first equation).
+See it with numbers in the **Forward & reverse** tab (first panel, first equation), and beside the variance-preserving
+path of DDPM in **Explore → Two paths to noise**.
 
 **What the model learns.** Along that straight line from data to noise the velocity is $v=\frac{dx_t}{d\sigma}=\varepsilon-x_0$.
 The DiT is trained to predict it: $\mathcal L=\lVert v_\theta(x_t,\sigma,\text{text})-(\varepsilon-x_0)\rVert^2$, with $\sigma$ drawn from a
-logit-normal (mostly middle noise). From one prediction follow the clean image and the noise:
+logit-normal (mostly middle noise). **Explore → A flow in 2-D** trains this very loss on 2-D points in seconds and draws the
+field it learns; **Explore → Watch it learn** trains a tiny DiT with it while you watch. From one prediction follow the clean image and the noise:
 $\hat x_0=x_t-\sigma v$, $\hat\varepsilon=x_t+(1-\sigma)v$ — the **x̂₀** and **ε̂** panels of every tab. The **Denoise** tab shows
 why one prediction is blurry and iterating is not.
 
 **Reverse process.** Start from pure noise ($\sigma=1$) and step down: Euler's step is $x_{\sigma'}=x_\sigma+(\sigma'-\sigma)\,v_\theta$;
-Heun, DPM-Solver++ and UniPC are more accurate solvers of the same equation (pick one in **Generate** or **Forward & reverse**).
+Heun, DPM-Solver++ and UniPC are more accurate solvers of the same equation (pick one in **Generate** or **Forward & reverse**;
+**Explore → Sampler race** measures how much more accurate, as error against model evaluations).
 
 **Classifier-free guidance.** The model runs twice per step, with the prompt ($v_c$) and with an empty prompt ($v_\varnothing$), in one batch:
 $$v = v_\varnothing + g\,(v_c - v_\varnothing).$$
@@ -101,11 +104,11 @@ def attention(prompt, seed, sigma):
     img = image01[0].permute(1, 2, 0).numpy()
     heats = [maps[:, i].reshape(g, g).numpy() for i in range(len(tokens))]
     vmax = max(float(h.max()) for h in heats)
-    tiles = []
+    tiles, rows = [], []
     for tok, heat, share in zip(tokens, heats, maps[:, : len(tokens)].mean(0).tolist()):
-        tile = caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, f"{share:.2f} of attention"], 15)
-        tiles.append((tile, f"{tok}: {share:.2f} of attention"))
-    return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tiles, colorbar(vmax)
+        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, f"{share:.2f} of attention"], 15))
+        rows.append([tok, round(share, 3)])
+    return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tile_grid(tiles, 4), colorbar(vmax), rows
 
 
 def create_explain() -> None:
@@ -129,7 +132,8 @@ def create_explain() -> None:
         with gr.Column(scale=1, min_width=200):
             image = gr.Image(label="generated image", format="png", height=200)
             legend = gr.Image(label="colour scale (all tiles)", format="png", height=80, elem_id="attention-legend")
-        gallery = gr.Gallery(label="attention per token", columns=4, height="auto", format="png", object_fit="contain",
-                             elem_id="attention-gallery", scale=3)
+        with gr.Column(scale=3, min_width=300):
+            tiles = gr.Image(label="attention per token (one colour scale)", format="png", elem_id="attention-tiles")
+            shares = gr.Dataframe(headers=["token", "share of attention"], interactive=False, elem_id="attention-shares")
     gr.Markdown(TOKENS_NOTE)
-    go.click(attention, [prompt, seed, sigma], [image, gallery, legend], api_name="attention", concurrency_id=MODEL_QUEUE, preprocess=False)
+    go.click(attention, [prompt, seed, sigma], [image, tiles, legend, shares], api_name="attention", concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -17,7 +17,7 @@ from pipelines import DEFAULT_GUIDANCE, SAMPLERS, DiTText2ImagePipeline
 from . import inputs
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import MODEL_LOCK
-from .viz import caption_below, to_uint8, upscale
+from .viz import caption_below, tile_grid, to_uint8, upscale
 
 STEP_COUNTS = (4, 8, 16, 32)
 REFERENCE = ("heun", 100)  # a many-step, second-order solve: the "true" end of the ODE
@@ -54,11 +54,11 @@ def race(prompt, seed, steps, guidance, progress=gr.Progress()):
     tiles = []
     for s in SAMPLERS:
         x, nfe = results[(s, steps)]
-        tiles.append((caption_below(upscale(to_uint8(x[0]), 6), [s, f"NFE {nfe} · RMSE {rmse[(s, steps)]:.3f}"]), s))
+        tiles.append(caption_below(upscale(to_uint8(x[0]), 6), [s, f"NFE {nfe} · RMSE {rmse[(s, steps)]:.3f}"]))
     ref_img = caption_below(upscale(to_uint8(ref[0]), 6), [f"reference: {REFERENCE[0]} {REFERENCE[1]} steps", f"NFE {results[REFERENCE][1]}"])
     curves = {s: [(results[(s, n)][1], rmse[(s, n)]) for n in STEP_COUNTS] for s in SAMPLERS}
     table = [[s, steps, results[(s, steps)][1], round(rmse[(s, steps)], 4), round(order(curves[s]), 2)] for s in SAMPLERS]
-    return [(ref_img, "reference"), *tiles], error_figure(curves), table
+    return tile_grid([ref_img, *tiles], 5), error_figure(curves), table
 
 
 def order(points: list[tuple[int, float]]) -> float:
@@ -95,8 +95,7 @@ def create_race() -> None:
             guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="The same for all.")
             go = gr.Button("Race", variant="primary", elem_id="race-button")
         with gr.Column(min_width=300, scale=2):
-            gallery = gr.Gallery(label="reference and the four solvers", columns=5, height="auto", format="png",
-                                 object_fit="contain", elem_id="race-gallery")
+            gallery = gr.Image(label="reference and the four solvers", format="png", elem_id="race-images")
             plot = gr.Plot(label="Error against model evaluations")
             table = gr.Dataframe(headers=["solver", "steps", "NFE", "RMSE", "measured order"], interactive=False, elem_id="race-table")
     gr.Markdown(EXPLAIN)

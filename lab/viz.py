@@ -99,6 +99,16 @@ def colorbar(vmax: float, width: int = 256, height: int = 56) -> PIL.Image.Image
     return out
 
 
+def tile_grid(tiles: list[PIL.Image.Image], cols: int, gap: int = 6) -> PIL.Image.Image:
+    """Tiles in rows of `cols`, on white: one image, so no viewer crops a tile or hides its caption."""
+    w, h = max(t.width for t in tiles), max(t.height for t in tiles)
+    rows = (len(tiles) + cols - 1) // cols
+    out = PIL.Image.new("RGB", (min(cols, len(tiles)) * (w + gap) - gap, rows * (h + gap) - gap), "white")
+    for i, t in enumerate(tiles):
+        out.paste(t, ((i % cols) * (w + gap), (i // cols) * (h + gap)))
+    return out
+
+
 def titled_row(images: list[np.ndarray], titles: list[str], header: str, scale: int = 6) -> np.ndarray:
     """Images side by side, each with its title above, and a header line: one animation frame."""
     tiles = [upscale(im, scale) for im in images]

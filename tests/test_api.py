@@ -67,7 +67,6 @@ def test_trace_then_export(client):
 
 
 def test_attention(client):
-    image, gallery, legend = client.predict("red heart", 0, 0.5, api_name="/attention")
-    captions = [g["caption"] for g in gallery]
-    assert any(c.startswith("red") for c in captions) and any(c.startswith("heart") for c in captions)
-    assert PIL.Image.open(legend).size[0] > 100
+    image, tiles, legend, shares = client.predict("red heart", 0, 0.5, api_name="/attention")
+    assert [r[0] for r in shares["data"]] == ["[CLS]", "red", "heart", "[SEP]"]
+    assert PIL.Image.open(legend).size[0] > 100 and PIL.Image.open(tiles).size[0] > 600

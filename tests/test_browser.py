@@ -134,9 +134,10 @@ def test_scrub_forward_reverse_and_download_gif(page, shots, tmp_path):
 def test_attention_tiles_whole_with_legend(page, shots):
     page.get_by_role("tab", name="5 · How it works").click()
     page.locator("#attention-button").click()
-    page.wait_for_function("document.querySelectorAll('#attention-gallery img').length >= 4")
+    page.locator("#attention-tiles img").wait_for()
     page.locator("#attention-legend img").wait_for()
-    page.locator("#attention-gallery").scroll_into_view_if_needed()
+    shown_whole(page, "#attention-tiles")
+    page.locator("#attention-tiles").scroll_into_view_if_needed()
     page.screenshot(path=shots / "attention.png")
 
 
@@ -169,3 +170,24 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server):
         assert "提示词必须使用英文" in pg.locator("body").inner_text()  # and it says prompts stay English
     finally:
         context.close()
+
+
+def test_explore_views(page, shots):
+    page.get_by_role("tab", name="6 · Explore").click()
+    page.get_by_role("tab", name="Sampler race").click()
+    page.locator("#race-button").click()
+    page.locator("#race-images img").wait_for()
+    shown_whole(page, "#race-images")
+    page.screenshot(path=shots / "sampler_race.png", full_page=True)
+    page.get_by_role("tab", name="A flow in 2-D").click()
+    page.locator("#flow-button").click()
+    wait_text(page, "#flow-note", "Chamfer")
+    page.screenshot(path=shots / "flow_2d.png", full_page=True)
+    page.get_by_role("tab", name="Watch it learn").click()
+    page.locator("#learn-button").click()
+    wait_text(page, "#learn-status", "steps, ")  # the first refresh has streamed in
+    page.screenshot(path=shots / "watch_it_learn.png", full_page=True)
+    page.get_by_role("tab", name="Two paths to noise").click()
+    page.locator("#paths-button").click()
+    wait_text(page, "#paths-text", "VP")
+    page.screenshot(path=shots / "two_paths.png", full_page=True)

@@ -21,7 +21,7 @@ def tiny_runtime(tmp_path_factory, tiny_transformer):
 
 def test_sampler_race_reports_each_solver():
     gallery, fig, table = race.race("cat face", 0, 8, 1.0, progress=lambda *a, **k: None)
-    assert len(gallery) == 5 and fig is not None
+    assert gallery.width > 4 * gallery.height and fig is not None  # five captioned tiles in a row
     rows = {r[0]: r for r in table}
     assert rows["euler"][2] == 8 and rows["heun"][2] == 15  # NFE: Heun calls the model twice per step but the last
     assert all(np.isfinite(r[3]) and r[3] > 0 for r in table)

@@ -61,22 +61,18 @@ def test_same_settings_same_image_whatever_ran_before(tmp_path):
     """Runs never change each other: a RePaint inpaint (Euler) or a trace with another sampler in
     between leaves the next generate and attention results as they were."""
     a = run(generate.generate("cat face", "", 3, False, 4, 3.0, "unipc", 1))[1][0][0]
-    att_a = run_once(explain.attention("cat face", 0, 0.5))
+    att_a = explain.attention("cat face", 0, 0.5)
     path, _ = mask_png(tmp_path)
     editor = {"background": str(example_images()[0]), "layers": [path]}
     run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0))
     run(trace.run_trace("rocket", None, 4, 3.0, 0, "heun"))
     b = run(generate.generate("cat face", "", 3, False, 4, 3.0, "unipc", 1))[1][0][0]
-    att_b = run_once(explain.attention("cat face", 0, 0.5))
+    att_b = explain.attention("cat face", 0, 0.5)
     assert np.array_equal(np.asarray(a), np.asarray(b))
-    assert np.array_equal(np.asarray(att_a[0]), np.asarray(att_b[0]))
+    assert np.array_equal(np.asarray(att_a[1]), np.asarray(att_b[1])) and att_a[3] == att_b[3]
     # and a plain inpaint after a RePaint one runs the default sampler again
     out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 1, 1, 0))[1]
     assert "sampler unipc" in out[3]
-
-
-def run_once(result):
-    return result
 
 
 def test_equations_show_the_numbers_the_pipeline_ran():
@@ -174,12 +170,10 @@ def test_upload_in_forward_reverse_says_it_is_a_new_sample():
 def test_how_it_works_attention_on_one_scale():
     svg = explain.architecture()
     assert svg.startswith("<svg") and "B2" in svg
-    image, tiles, legend = explain.attention("red heart", 0, 0.5)
-    captions = [c for _, c in tiles]
-    assert captions[1].startswith("red") and captions[2].startswith("heart") and len(captions) == 4
-    shares = [float(re.search(r"(\d\.\d+) of attention", c).group(1)) for c in captions]
-    assert sum(shares) == pytest.approx(1.0, abs=0.03)  # attention over the tokens sums to one
-    assert all(t.height > t.width for t, _ in tiles)  # the caption is drawn into the tile
+    image, tiles, legend, rows = explain.attention("red heart", 0, 0.5)
+    assert [r[0] for r in rows] == ["[CLS]", "red", "heart", "[SEP]"]
+    assert sum(r[1] for r in rows) == pytest.approx(1.0, abs=0.03)  # attention over the tokens sums to one
+    assert tiles.width > 3 * tiles.height  # four captioned tiles in one image, nothing to crop
     assert legend.size[0] > legend.size[1]
     assert explain.schedule("heun", 10) is not None
 
