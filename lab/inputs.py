@@ -107,7 +107,8 @@ def open_image(value, control: str) -> PIL.Image.Image:
 def _data_url_file(url, control: str) -> str:
     """A base64 `data:` URL (a pasted image) written to a temporary file, still undecoded."""
     import base64
-    import tempfile
+
+    from .files import new_run_dir
 
     if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
         raise fail(f"{control}: expected an image file.")
@@ -117,9 +118,9 @@ def _data_url_file(url, control: str) -> str:
         raise fail(f"{control}: the pasted image could not be read.") from None
     if len(data) > MAX_UPLOAD_MB * 2**20:
         raise fail(f"{control}: the file is larger than {MAX_UPLOAD_MB} MB.")
-    with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as f:
-        f.write(data)
-    return f.name
+    path = new_run_dir() / "pasted.img"  # in the capped output folder, never a growing pile
+    path.write_bytes(data)
+    return str(path)
 
 
 def _decode(path: Path, control: str) -> PIL.Image.Image:

@@ -54,8 +54,8 @@ SAMPLERS: dict[str, tuple[str, Callable[[], SchedulerMixin]]] = {
         ),
     ),
 }
-# Chosen by the judge (scripts/sweep.py; numbers in the model card): at 20 steps UniPC gave the
-# best prompt accuracy of the four at the cost of one model call per step, and guidance 5 beat 3.
+# Chosen by the judge on the tuning caption set (`python scripts/sweep.py weights/dit-emoji`,
+# which evaluates with `--set tune`; its output is quoted in the model card).
 DEFAULT_SAMPLER = "unipc"
 DEFAULT_GUIDANCE = 5.0
 FIRST_ORDER = {"euler"}  # samplers whose state allows RePaint's jumps back in time

@@ -1,9 +1,11 @@
-"""Pick the default sampler and guidance scale by the judge's prompt accuracy.
+"""Choose sampling settings by the judge, on the tuning caption set only (never the gate's).
 
-    python scripts/sweep.py weights/dit-emoji [--guidance 3 4 5 6 7] [--samplers unipc euler heun dpm++2m]
+    python scripts/sweep.py weights/dit-emoji [--guidance 3 5 7] [--intervals none 0.1,0.9 0.2,0.8 ...]
 
-First every guidance scale with the first sampler, then every sampler at the best scale;
-one JSON line per setting (the 64 fixed captions, 2 images each, 20 steps).
+Coordinate search: guidance scale (UniPC, 20 steps), then a guidance interval (guide only at
+low <= sigma <= high; Kynkäänniemi et al. 2024), then the sampler, then the number of steps.
+Each stage keeps the best of the last by name top-5 + paraphrase top-5 on `--set tune`; one
+JSON line per setting. The gate set (`python -m training.evaluate`) only reports the result.
 """
 
 import argparse
@@ -11,35 +13,44 @@ import json
 from pathlib import Path
 
 from pipelines import DiTText2ImagePipeline
+from pipelines.hardware import set_threads
 from training.data import EmojiDataset
 from training.evaluate import evaluate
-from pipelines.hardware import set_threads
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("weights", type=Path)
-    p.add_argument("--guidance", type=float, nargs="+", default=[3.0, 4.0, 5.0, 6.0, 7.0])
-    p.add_argument("--samplers", nargs="+", default=["unipc", "euler", "heun", "dpm++2m"])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--images-per-caption", type=int, default=2)
+    p.add_argument("--guidance", type=float, nargs="+", default=[3.0, 5.0, 7.0])
+    p.add_argument("--intervals", nargs="+", default=["none", "0.1,0.9", "0.2,0.8", "0.3,0.9"])
+    p.add_argument("--samplers", nargs="+", default=["unipc", "dpm++2m", "heun", "euler"])
+    p.add_argument("--steps", type=int, nargs="+", default=[20, 12, 30])
     args = p.parse_args()
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
     ds = EmojiDataset.load()
+    best = {"sampler": args.samplers[0], "guidance": args.guidance[0], "interval": None, "steps": args.steps[0], "score": -1.0}
 
-    def measure(sampler: str, g: float) -> dict:
-        pipe.set_sampler(sampler)
-        m, _, _ = evaluate(pipe, ds, images_per_caption=args.images_per_caption, steps=args.steps, guidance=g)
-        row = {"sampler": sampler, "guidance": g, "top1": m["generated_top1"], "top5": m["generated_top5"], "fd": m["judge_fd_generated_vs_real"]}
+    def measure(**change) -> dict:
+        s = {**best, **change}
+        pipe.set_sampler(s["sampler"])
+        m, _, _ = evaluate(pipe, ds, steps=s["steps"], guidance=s["guidance"], which="tune", guidance_interval=s["interval"])
+        row = {k: s[k] for k in ("sampler", "guidance", "interval", "steps")} | {
+            "name_top5": m["generated_top5"], "paraphrase_top5": m["paraphrase_top5"], "score": m["generated_top5"] + m["paraphrase_top5"]}
         print(json.dumps(row), flush=True)
         return row
 
-    first = [measure(args.samplers[0], g) for g in args.guidance]
-    best_g = max(first, key=lambda r: (r["top5"], r["top1"]))["guidance"]
-    for sampler in args.samplers[1:]:
-        measure(sampler, best_g)
+    def stage(key: str, values) -> None:
+        rows = [measure(**{key: v}) for v in values]
+        winner = max(rows, key=lambda r: r["score"])
+        best.update({k: winner[k] for k in ("sampler", "guidance", "interval", "steps", "score")})
+
+    stage("guidance", args.guidance)
+    stage("interval", [None if v == "none" else tuple(float(x) for x in v.split(",")) for v in args.intervals])
+    stage("sampler", args.samplers)
+    stage("steps", args.steps)
+    print(json.dumps({"best": best}))
 
 
 if __name__ == "__main__":
