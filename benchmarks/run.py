@@ -73,68 +73,8 @@ def peers(cfg: dict):
     return pixart, dit
 
 
-def app_startup_seconds() -> float:
-    import os
-    import socket
-    import subprocess
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, "GRADIO_SERVER_PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while time.perf_counter() - t < 180:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                return time.perf_counter() - t
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("app.py did not start within 180 s")
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "README.md")
-    args = p.parse_args()
-    reps = 3 if args.quick else 7
-    threads = set_threads()
-    torch.manual_seed(0)
-    rows: list[tuple[str, str, str]] = []
-    results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
-    app_dtype = best_autocast_dtype("cpu")
-
-    # ---- GEMM peak
-    peak32 = gemm_peak(torch.float32, repeats=reps)
-    rows.append(("GEMM peak fp32 (2048², 2 threads)", f"{peak32 / 1e9:.0f} GFLOP/s", "torch.matmul"))
-    peak16 = gemm_peak(torch.bfloat16, repeats=reps) if cpu_has_native_bf16() else None
-    if peak16:
-        rows.append(("GEMM peak bf16 (2048²)", f"{peak16 / 1e9:.0f} GFLOP/s", "torch.matmul"))
-    results.update(gemm_fp32=peak32, gemm_bf16=peak16)
-
-    # ---- pipeline latency per sampler
-    pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
-    app_precision = pipe.set_precision("auto")  # what the app uses
-    cfg = dict(pipe.transformer.config)
-    for name in SAMPLERS:
-        pipe.set_sampler(name)
-        for batch in (1, 8):
-            t = median_time(lambda: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, num_images_per_prompt=batch,
-                                         generator=torch.Generator().manual_seed(0), output_type="pt"), max(3, reps // 2), warmup=1)
-            results[f"latency_{name}_b{batch}"] = t
-            rows.append((f"20 guided steps, {name}, batch {batch} ({app_precision})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
-
-    # ---- forward: ours vs diffusers peers, same inputs
-    model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
-    pixart, dit = peers(cfg)
-    n = 16
+def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, results: dict) -> None:
+    """Ours against diffusers' peers at batch n, each precision the same for every model."""
     x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
     t = torch.full((n,), 500.0)
     ctx = torch.randn(n, 16, cfg["text_dim"])
@@ -166,7 +106,7 @@ def main() -> None:
             sec = median_time(run, reps)
             x, t, ctx, mask = tensors
             ips = n / sec
-            results[f"forward_{label}_{name}"] = ips
+            results[f"forward_b{n}_{label}_{name}"] = ips
             if name.startswith("DiT Lab"):
                 base, ratio = ips, ""
             else:
@@ -175,18 +115,116 @@ def main() -> None:
             rows.append((f"forward batch {n}, {label}: {name} ({npar:.1f}M params)", f"{ips:.0f} img/s{ratio}", "same width/depth/heads/patch/tokens, same inputs"))
         for m in params.values():
             m.to(torch.float32)
-    if cpu_has_native_bf16():
-        ours = results["forward_bf16 weights_DiT Lab DiTTransformer"]
-        for peer in ("diffusers PixArtTransformer2DModel", "diffusers DiTTransformer2DModel"):
-            stock = results[f"forward_bf16 autocast_{peer}"]
-            rows.append((f"app path (bf16 weights) vs stock {peer.split()[1]} (bf16 autocast)", f"{ours / stock:.2f}×", "the speed-up a user of each gets"))
+
+
+def cpu_description() -> str:
+    """The CPU's model name and its bf16 / AMX flags, for the table's header."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), platform.processor())
+    flags = [f for f in ("avx512_bf16", "amx_bf16", "amx_tile", "avx512f", "avx2") if f" {f}" in text]
+    return f"{name} ({', '.join(flags) or 'no AVX-512/AMX flags'})"
+
+
+def view_timings(reps: int, rows: list, results: dict) -> None:
+    """What a learner waits for in the app, through the tab handlers on the shipped weights."""
+    from lab import explain, flow2d, paths, race, trace
+    from lab.runtime import example_images
+
+    runs = {
+        "Forward & reverse: 20-step trace, every panel": lambda: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler")),
+        "Sampler race (8 steps + 4-32 step curves + reference)": lambda: race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None),
+        "A flow in 2-D (train 6 s + two flows)": lambda: flow2d.run_flow("two moons", 3.0, 30, 0),
+        "Two paths to noise (10 steps)": lambda: paths.paths(str(example_images()[0]), 0, 10),
+        "Attention maps": lambda: explain.attention("red heart", 0, 0.5),
+    }
+    for label, fn in runs.items():
+        sec = median_time(fn, max(2, reps // 3), warmup=1)
+        results[f"view_{label}"] = sec
+        rows.append((f"view: {label}", f"{sec:.2f} s", "handler call, shipped weights"))
+    frames = list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))[-1][0]
+    sec = median_time(lambda: trace.view(frames, 10), reps * 2)
+    results["view_trace_slider"] = sec
+    rows.append(("view: Forward & reverse slider move (all panels + plot)", f"{sec * 1000:.0f} ms", "trace.view, server side"))
+
+
+def app_startup_seconds() -> float:
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, "GRADIO_SERVER_PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t < 180:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                return time.perf_counter() - t
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("app.py did not start within 180 s")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "README.md")
+    args = p.parse_args()
+    reps = 3 if args.quick else 7
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.set_verbosity_error()  # casting warnings about fp32-only modules these models do not have
+    threads = set_threads()
+    torch.manual_seed(0)
+    rows: list[tuple[str, str, str]] = []
+    results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
+    app_dtype = best_autocast_dtype("cpu")
+
+    # ---- GEMM peak
+    peak32 = gemm_peak(torch.float32, repeats=reps)
+    rows.append(("GEMM peak fp32 (2048², 2 threads)", f"{peak32 / 1e9:.0f} GFLOP/s", "torch.matmul"))
+    peak16 = gemm_peak(torch.bfloat16, repeats=reps) if cpu_has_native_bf16() else None
+    if peak16:
+        rows.append(("GEMM peak bf16 (2048²)", f"{peak16 / 1e9:.0f} GFLOP/s", "torch.matmul"))
+    results.update(gemm_fp32=peak32, gemm_bf16=peak16)
+
+    # ---- pipeline latency per sampler
+    pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    app_precision = pipe.set_precision("auto")  # what the app uses
+    cfg = dict(pipe.transformer.config)
+    for name in SAMPLERS:
+        pipe.set_sampler(name)
+        for batch in (1, 8):
+            t = median_time(lambda: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, num_images_per_prompt=batch,
+                                         generator=torch.Generator().manual_seed(0), output_type="pt"), max(3, reps // 2), warmup=1)
+            results[f"latency_{name}_b{batch}"] = t
+            rows.append((f"20 guided steps, {name}, batch {batch} ({app_precision})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
+
+    # ---- forward: ours vs diffusers peers, same inputs
+    model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
+    pixart, dit = peers(cfg)
+    for n in (2, 16):  # batch 2 = one guided image; 16 = a batch of 8 guided images
+        forward_rows(model, pixart, dit, cfg, n, reps, rows, results)
+    n = 16
+    x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
+    t = torch.full((n,), 500.0)
+    ctx = torch.randn(n, 16, cfg["text_dim"])
+    mask = torch.ones(n, 16)
 
     # ---- achieved FLOP/s of our forward
     flops = forward_flops(model, (x, t, ctx, mask))
     for label, peak in (("fp32", peak32), ("bf16 weights", peak16)):
         if peak is None:
             continue
-        ips = results[f"forward_{label}_DiT Lab DiTTransformer"]
+        ips = results[f"forward_b16_{label}_DiT Lab DiTTransformer"]
         achieved = flops / n * ips
         results[f"achieved_{label}"] = achieved
         rows.append((f"DiT forward achieved, {label}", f"{achieved / 1e9:.0f} GFLOP/s = {100 * achieved / peak:.0f}% of GEMM peak", f"{flops / n / 1e9:.2f} GFLOP/image (FlopCounterMode)"))
@@ -212,13 +250,29 @@ def main() -> None:
     results["train_img_per_s"] = bs / sec
     rows.append((f"training, batch {bs} ({'bf16 autocast' if train_dtype else 'fp32'})", f"{bs / sec:.0f} img/s", "loss + backward + AdamW + clip + EMA"))
 
+    if not args.quick:  # a compiled training step: about a minute of compilation first
+        compiled = torch.compile(train_model)
+
+        def cstep():
+            loss = flow_matching_loss(compiled, x0, states, masks, lambda: autocast_context("cpu", train_dtype))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        sec = median_time(cstep, reps * 2, warmup=3)
+        results["train_img_per_s_compiled"] = bs / sec
+        rows.append((f"training, batch {bs}, torch.compile'd forward", f"{bs / sec:.0f} img/s", "after compilation; `--compile` in training.train"))
+
+    view_timings(reps, rows, results)
+
     # ---- app start-up: `python app.py` until the page answers
     start = app_startup_seconds()
     results["app_start_s"] = start
     rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
 
     table = "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
-    header = (f"Machine: {results['machine']}, {threads} threads, torch {torch.__version__}, native bf16: {results['cpu_native_bf16']}. "
+    results["cpu"] = cpu_description()
+    header = (f"CPU: {results['cpu']}, {threads} threads, torch {torch.__version__}, native bf16: {results['cpu_native_bf16']}. "
               f"Medians of {reps} runs (latency: {max(3, reps // 2)}), after warm-up.")
     print(header)
     print(table)

@@ -196,7 +196,14 @@ class DiTPipelineBase(DiffusionPipeline):
             mode = "fp32" if native is None else ("bf16" if self._execution_device.type == "cpu" else "autocast")
         if mode not in ("fp32", "bf16", "autocast"):
             raise ValueError(f"Unknown precision {mode!r}; use 'auto', 'fp32', 'bf16' or 'autocast'.")
-        self.transformer.to(torch.bfloat16 if mode == "bf16" else torch.float32)
+        from diffusers.models.modeling_utils import logger as modeling_logger
+
+        level = modeling_logger.level
+        modeling_logger.setLevel("ERROR")  # diffusers warns about fp32-only modules on any cast; this model has none
+        try:
+            self.transformer.to(torch.bfloat16 if mode == "bf16" else torch.float32)
+        finally:
+            modeling_logger.setLevel(level)
         self.autocast_dtype = best_autocast_dtype(self._execution_device) if mode == "autocast" else None
         return mode
 
