@@ -52,8 +52,9 @@ def sample_grid(model: DiTTransformer, names: list[str]) -> np.ndarray:
 
 
 @gpu
-def learn(picked, seconds, seed):
-    """Train the tiny DiT for `seconds`, yielding (status, loss curve, grid) every few seconds."""
+def learn(picked, seconds, seed, *, min_steps: int = 0):
+    """Train the tiny DiT for `seconds` (and at least `min_steps` steps: tests on a busy machine),
+    yielding (status, loss curve, grid) every few seconds."""
     choices = emoji_choices()
     if not isinstance(picked, list) or not 4 <= len(picked) <= 8 or any(p not in choices for p in picked):
         raise inputs.fail(f"Pick 4 to 8 emoji from: {', '.join(choices)}.")
@@ -68,7 +69,7 @@ def learn(picked, seconds, seed):
     losses, first = [], upscale(sample_grid(model, picked), 4)
     start = last = time.time()
     yield "Training…", curve(losses), first, first
-    while time.time() - start < seconds:
+    while time.time() - start < seconds or len(losses) < min_steps:
         with MODEL_LOCK:
             idx = torch.randint(0, len(ds), (BATCH,))
             caps = ["" if torch.rand(()) < 0.1 else ds.records[int(i)].name for i in idx]

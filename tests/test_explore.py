@@ -68,7 +68,7 @@ def test_each_2d_dataset(name):
 
 def test_watch_it_learn_loss_falls_and_samples_change():
     names = learn.emoji_choices()[:4]
-    events = list(learn.learn(names, 10, 0))
+    events = list(learn.learn(names, 10, 0, min_steps=80))
     status = events[-1][0]
     assert status.startswith("Done") and "Nothing was saved" in status
     import re
