@@ -25,6 +25,7 @@ def main() -> None:
     p.add_argument("--intervals", nargs="+", default=["none", "0.1,0.9", "0.2,0.8", "0.3,0.9"])
     p.add_argument("--samplers", nargs="+", default=["unipc", "dpm++2m", "heun", "euler"])
     p.add_argument("--steps", type=int, nargs="+", default=[20, 12, 30])
+    p.add_argument("--images-per-caption", type=int, default=2)
     args = p.parse_args()
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
@@ -35,8 +36,9 @@ def main() -> None:
     def measure(**change) -> dict:
         s = {**best, **change}
         pipe.set_sampler(s["sampler"])
-        m, _, _ = evaluate(pipe, ds, steps=s["steps"], guidance=s["guidance"], which="tune", guidance_interval=s["interval"])
-        row = {k: s[k] for k in ("sampler", "guidance", "interval", "steps")} | {
+        m, _, _ = evaluate(pipe, ds, images_per_caption=args.images_per_caption, steps=s["steps"], guidance=s["guidance"],
+                           which="tune", guidance_interval=s["interval"])
+        row = {k: s[k] for k in ("sampler", "guidance", "interval", "steps")} | {"images_per_caption": args.images_per_caption,
             "name_top5": m["generated_top5"], "paraphrase_top5": m["paraphrase_top5"], "score": m["generated_top5"] + m["paraphrase_top5"]}
         print(json.dumps(row), flush=True)
         return row
