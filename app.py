@@ -39,6 +39,7 @@ Data: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by 
 CSS = """
 img, canvas { image-rendering: pixelated; }
 .fit-img img { width: 100%; height: 100%; object-fit: contain; }
+.hidden-proxy { display: none !important; }
 #trace-equations { overflow-x: auto; }
 #trace-equations .katex-display { overflow-x: auto; overflow-y: hidden; }
 @media (max-width: 600px) { #trace-equations .katex-display { font-size: 0.8em; } }

@@ -61,6 +61,13 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
 
+WAIT_THEN_RUN = """async () => {
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await new Promise((r) => setTimeout(r, 250));
+  document.querySelector('#inpaint-run').click();
+}"""
+
+
 def step_view(frames: Frames | None, k) -> tuple:
     """Step k + 1: the proposal (inside the mask), the known region noised to the step's new
     level (outside), and their merge — the exact state the next step starts from."""
@@ -87,6 +94,7 @@ def create_inpaint() -> None:
             )
             with gr.Row():
                 go = gr.Button(tr("Inpaint"), variant="primary", elem_id="inpaint-button")
+                run = gr.Button("run inpaint", elem_id="inpaint-run", elem_classes="hidden-proxy")
                 stop = gr.Button(tr("Stop"), variant="stop")
             if examples:
                 gr.Examples([[e] for e in examples], [editor], label="Example emoji")
@@ -113,7 +121,11 @@ def create_inpaint() -> None:
         pb = gr.Image(label="known region, noised to the next level", format="png", height=200)
         pc = gr.Image(label="merged: where the next step starts", format="png", height=200, elem_id="inpaint-merged")
     info = gr.Markdown("")
-    ev = go.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
+    # A click right after a brush stroke could read the editor before the stroke is in its
+    # layer (the editor commits it on a later animation frame): the visible button waits two
+    # frames and a moment in the browser, then clicks the hidden one that runs the model.
+    go.click(None, js=WAIT_THEN_RUN)
+    ev = run.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
                   [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)
     slider.input(step_view, [frames, slider], [pa, pb, pc, info], api_name=False, show_progress="hidden")

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +25,8 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-        self.log = open(ROOT / ".pytest_cache" / f"app-{self.port}.log", "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
+        self.log_path = Path(tempfile.gettempdir()) / f"ditlab-app-{self.port}.log"  # the server's output, for a failing test
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:

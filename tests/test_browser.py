@@ -101,7 +101,11 @@ def test_paint_mask_and_inpaint(page, shots):
         page.mouse.move(cx - 70 + 6 * i, cy - 40 + (i % 5) * 6, steps=2)
     page.mouse.up()
     page.locator("#inpaint-button").click()  # at once, as a fast user would
-    wait_text(page, "#inpaint-status", "Largest change outside the mask")
+    try:
+        wait_text(page, "#inpaint-status", "Largest change outside the mask")
+    except Exception:
+        page.screenshot(path=shots / "inpaint_failure.png", full_page=True)
+        raise AssertionError("inpaint did not finish; page says: " + page.locator("body").inner_text()[-1500:])
     assert "exactly unchanged" in page.locator("#inpaint-status").inner_text()
     page.locator("#inpaint-merged img").wait_for()  # the per-step view is filled after the run
     shown_whole(page, "#inpaint-result")  # the result is shown enlarged, not at 32 px
