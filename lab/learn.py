@@ -86,7 +86,7 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
     with MODEL_LOCK:
         final = sample_grid(model, picked)
     yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {np.mean(losses[:20]):.3f} → {np.mean(losses[-20:]):.3f}. "
-           "Nothing was saved."), curve(losses), gr.skip(), upscale(final, 4)
+           "Nothing was saved."), curve(losses), first, upscale(final, 4)
 
 
 def curve(losses: list[float]):

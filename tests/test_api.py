@@ -70,3 +70,14 @@ def test_attention(client):
     image, tiles, legend, shares = client.predict("red heart", 0, 0.5, api_name="/attention")
     assert [r[0] for r in shares["data"]] == ["[CLS]", "red", "heart", "[SEP]"]
     assert PIL.Image.open(legend).size[0] > 100 and PIL.Image.open(tiles).size[0] > 600
+
+
+def test_explore_endpoints(client):
+    race_images, plot, table = client.predict("cat face", 0, 4, 5.0, api_name="/race")
+    assert [r[0] for r in table["data"]] == ["euler", "heun", "dpm++2m", "unipc"] and PIL.Image.open(race_images).size[0] > 800
+    note = client.predict("spiral", 2.0, 20, 0, api_name="/flow2d")[0]
+    assert "Chamfer" in note
+    status, loss, first, now = client.predict(["grinning face", "red apple", "cat face", "pizza"], 10, 0, api_name="/learn")
+    assert status.startswith("Done") and PIL.Image.open(now).size == PIL.Image.open(first).size
+    step, vp, rf, fig, text = client.predict(handle_file(str(example_images()[0])), 0, 10, api_name="/paths")
+    assert "VP" in text and PIL.Image.open(vp).size == (256, 256)
