@@ -57,7 +57,7 @@ SAMPLERS: dict[str, tuple[str, Callable[[], SchedulerMixin]]] = {
 # Chosen by the judge on the tuning caption set (`python scripts/sweep.py weights/dit-emoji`,
 # which evaluates with `--set tune`; its output is quoted in the model card).
 DEFAULT_SAMPLER = "unipc"
-DEFAULT_GUIDANCE = 5.0
+DEFAULT_GUIDANCE = 7.0
 FIRST_ORDER = {"euler"}  # samplers whose state allows RePaint's jumps back in time
 
 
