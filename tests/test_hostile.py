@@ -260,3 +260,12 @@ def test_mask_at_display_size_and_on_a_rotated_image(client, tmp_path):
 def test_server_still_answers(client):
     out = client.predict(*GEN, api_name="/generate")
     assert "Done" in out[3]
+
+
+def test_uploads_over_the_size_limit_are_refused(app_server, tmp_path):
+    import httpx
+
+    big = write(tmp_path, "big.png", b"\x89PNG" + bytes(12 * 2**20))  # over the 10 MB limit
+    with open(big, "rb") as f:
+        r = httpx.post(f"{app_server.url}gradio_api/upload", files={"files": ("big.png", f, "image/png")}, timeout=60)
+    assert r.status_code == 413 and "/tmp" not in r.text, (r.status_code, r.text[:200])
