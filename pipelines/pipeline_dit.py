@@ -280,19 +280,26 @@ class DiTPipelineBase(DiffusionPipeline):
         """Guided velocity, the conditional one and the unconditional one (None when this step
         runs unguided: then one forward instead of two, and the result is exactly v_cond)."""
         guided = uncond is not None and guidance_scale > 1.0
-        text = TextEmbeddings.cat([uncond, cond]) if guided else cond
         x_in = torch.cat([x, x]) if guided else x
         t = flow.timestep_from_sigma(sigma).expand(x_in.shape[0]).to(x.device)
         with autocast_context(x.device, self.autocast_dtype):
-            v = self.transformer(
-                x_in.to(self.transformer.dtype), t,
-                encoder_hidden_states=text.hidden_states, encoder_attention_mask=text.attention_mask,
-                pooled_projections=text.pooled,
-            ).sample.float()
+            text = self._text_conditioning(cond, uncond if guided else None)
+            v = self.transformer(x_in.to(self.transformer.dtype), t, text_conditioning=text).sample.float()
         if not guided:
             return v, v, None
         v_uncond, v_cond = v.chunk(2)
         return v_uncond + guidance_scale * (v_cond - v_uncond), v_cond, v_uncond
+
+    def _text_conditioning(self, cond: TextEmbeddings, uncond: TextEmbeddings | None):
+        """The transformer's text-side work for (uncond, cond), or cond alone, done once per
+        run (`_denoise` empties the cache at its start): a run's embeddings never change, so this
+        is the same computation done earlier, not an approximation."""
+        cache = self.__dict__.setdefault("_text_cache", {})
+        key = (id(cond), id(uncond))  # the embeddings are kept in the entry, so their ids stay unique
+        if key not in cache:
+            text = TextEmbeddings.cat([uncond, cond]) if uncond is not None else cond
+            cache[key] = (cond, uncond, self.transformer.encode_text(text.hidden_states, text.attention_mask, text.pooled))
+        return cache[key][2]
 
     def _step_guidance(self, sigma: float, interval: tuple[float, float] | None) -> float:
         """The scale read at every step (a callback may have changed it); 1 outside the interval."""
@@ -362,6 +369,7 @@ class DiTPipelineBase(DiffusionPipeline):
         plan = self._plan(start_index, num_inference_steps, jump_length, jump_n_sample if resample else 1)
         self._num_timesteps = sum(isinstance(item, Step) for item in plan)
         self._interrupt = False
+        self.__dict__["_text_cache"] = {}  # this run's text conditioning (see _text_conditioning)
         trace: list[TraceStep] = []
         n_steps = n_calls = 0
         # 3. loop

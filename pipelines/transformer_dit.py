@@ -37,6 +37,15 @@ class DiTTransformerOutput(BaseOutput):
     attention_maps: list[torch.Tensor] | None = None
 
 
+@dataclass
+class TextConditioning:
+    """What the DiT derives from the prompt alone (see DiTTransformer.encode_text)."""
+
+    pooled: torch.Tensor  # (N, D) the pooled text embedding, added to the timestep's
+    kv: list[tuple[torch.Tensor, torch.Tensor]]  # per block: cross-attention keys, values (N, H, L, hd)
+    mask: torch.Tensor  # (N, L), 1 = a real token
+
+
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     # x: (N, T, D); shift, scale: (N, D)
     return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
@@ -104,10 +113,17 @@ class Attention(nn.Module):
             self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
+    def kv_heads(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-attention keys and values of the text, each (N, H, L, hd). They depend only
+        on the prompt, so a sampler computes them once per run, not once per step."""
+        n, length, _ = context.shape
+        k, v = self.kv(context).view(n, length, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        return k, v
+
     def forward(
         self,
         x: torch.Tensor,
-        context: torch.Tensor | None = None,
+        kv: tuple[torch.Tensor, torch.Tensor] | None = None,
         context_mask: torch.Tensor | None = None,
         return_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -115,7 +131,7 @@ class Attention(nn.Module):
         h = self.num_heads
         if self.is_cross:
             q = self.q(x).view(n, t, h, self.head_dim).transpose(1, 2)  # (N, H, T, hd)
-            k, v = self.kv(context).view(n, context.shape[1], 2, h, self.head_dim).permute(2, 0, 3, 1, 4)
+            k, v = kv
         else:
             q, k, v = self.qkv(x).view(n, t, 3, h, self.head_dim).permute(2, 0, 3, 1, 4)
         attn_mask = None
@@ -158,7 +174,7 @@ class DiTBlock(nn.Module):
         self,
         x: torch.Tensor,  # (N, T, D) image tokens
         c: torch.Tensor,  # (N, D) timestep + pooled text
-        context: torch.Tensor,  # (N, L, D) projected text tokens
+        kv: tuple[torch.Tensor, torch.Tensor],  # this block's cross-attention keys/values of the text
         context_mask: torch.Tensor | None,  # (N, L)
         skip: torch.Tensor | None = None,  # (N, T, D) from the mirrored block
         return_weights: bool = False,
@@ -168,7 +184,7 @@ class DiTBlock(nn.Module):
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
         attn_out, _ = self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
         x = x + gate_msa.unsqueeze(1) * attn_out
-        cross_out, weights = self.cross_attn(self.norm_cross(x), context, context_mask, return_weights)
+        cross_out, weights = self.cross_attn(self.norm_cross(x), kv, context_mask, return_weights)
         x = x + cross_out
         x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x, weights
@@ -292,35 +308,45 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         x = torch.einsum("nhwpqc->nchpwq", x)
         return x.reshape(x.shape[0], c, g * p, g * p)
 
+    def encode_text(self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor | None = None,
+                    pooled_projections: torch.Tensor | None = None) -> TextConditioning:
+        """Everything the DiT computes from the text alone: the pooled embedding added to the
+        timestep's, and every block's cross-attention keys/values. A sampler calls this once
+        per run and passes the result to every step (`text_conditioning=`)."""
+        if encoder_attention_mask is None:
+            encoder_attention_mask = torch.ones(encoder_hidden_states.shape[:2], device=encoder_hidden_states.device)
+        if pooled_projections is None:
+            m = encoder_attention_mask.unsqueeze(-1).to(encoder_hidden_states.dtype)
+            pooled_projections = (encoder_hidden_states * m).sum(1) / m.sum(1).clamp(min=1.0)
+        context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
+        return TextConditioning(self.text_pool_embedder(pooled_projections), [b.cross_attn.kv_heads(context) for b in self.blocks],
+                                encoder_attention_mask)
+
     def forward(
         self,
         hidden_states: torch.Tensor,
         timestep: torch.Tensor,
-        encoder_hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         pooled_projections: torch.Tensor | None = None,
         return_attention: bool = False,
         return_dict: bool = True,
+        text_conditioning: TextConditioning | None = None,
     ) -> DiTTransformerOutput | tuple:
         n = hidden_states.shape[0]
         if timestep.ndim == 0:
             timestep = timestep.expand(n)
-        if encoder_attention_mask is None:
-            encoder_attention_mask = torch.ones(encoder_hidden_states.shape[:2], device=hidden_states.device)
-        if pooled_projections is None:
-            m = encoder_attention_mask.unsqueeze(-1).to(encoder_hidden_states.dtype)
-            pooled_projections = (encoder_hidden_states * m).sum(1) / m.sum(1).clamp(min=1.0)
+        text = text_conditioning or self.encode_text(encoder_hidden_states, encoder_attention_mask, pooled_projections)
 
         x = self.x_embedder(hidden_states).flatten(2).transpose(1, 2) + self.pos_embed  # (N, T, D)
-        c = self.t_embedder(timestep, x.dtype) + self.text_pool_embedder(pooled_projections)  # (N, D)
-        context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
+        c = self.t_embedder(timestep, x.dtype) + text.pooled  # (N, D)
 
         half = len(self.blocks) // 2
         skips: list[torch.Tensor] = []
         attention_maps = []
         for i, block in enumerate(self.blocks):
             skip = skips.pop() if block.skip_linear is not None else None
-            x, weights = block(x, c, context, encoder_attention_mask, skip, return_attention)
+            x, weights = block(x, c, text.kv[i], text.mask, skip, return_attention)
             if self.config.long_skip and i < half:
                 skips.append(x)
             if return_attention:
