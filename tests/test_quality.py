@@ -1,4 +1,5 @@
-"""Quality gates on the shipped weights (fp32 path), judged by the shipped judge."""
+"""Quality gates on the shipped weights (fp32 path), judged by the shipped judge on the gate set
+(64 names and 64 held-out paraphrases; settings were chosen on the disjoint tuning set)."""
 
 from pathlib import Path
 
@@ -8,12 +9,16 @@ import torch
 from PIL import Image
 
 from pipelines import DiTText2ImagePipeline
+from pipelines.schedulers import DEFAULT_SAMPLER
 from training.data import EmojiDataset
 from training.evaluate import evaluate, grid_array, prompt_grid
-from pipelines.schedulers import DEFAULT_SAMPLER
 
 pytestmark = pytest.mark.slow
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "dit-emoji"
+# The shipped model's measured values (model card), less a margin for floating-point
+# differences between machines: a worse model fails.
+NAME_TOP5_VS_CEILING = 0.70  # measured 0.738
+PARAPHRASE_TOP5_VS_CEILING = 0.25  # measured 0.289
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +34,16 @@ def gate(pipe):
     return evaluate(pipe, EmojiDataset.load(), images_per_caption=2, steps=20)  # default sampler and guidance
 
 
-def test_prompt_accuracy_at_least_half_the_real_ceiling(gate):
+def test_name_prompt_accuracy(gate):
     metrics, _, captions = gate
     assert len(captions) == 64 and metrics["real_top5"] > 0.5 and metrics["sampler"] == DEFAULT_SAMPLER
-    assert metrics["generated_top5"] >= 0.5 * metrics["real_top5"], metrics
+    assert metrics["top5_vs_ceiling"] >= NAME_TOP5_VS_CEILING, metrics
+
+
+def test_paraphrase_prompt_accuracy(gate):
+    metrics, _, _ = gate
+    assert metrics["paraphrases"] == 64 and metrics["paraphrase_real_top5"] > 0.5
+    assert metrics["paraphrase_top5_vs_ceiling"] >= PARAPHRASE_TOP5_VS_CEILING, metrics
 
 
 def test_outputs_finite_and_in_range(gate):
