@@ -10,7 +10,6 @@ the model's noise model) and runs it down to σ = 0.
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
 import torch
 
 from pipelines import DEFAULT_SAMPLER, DEFAULT_STEPS, DiTImg2ImgPipeline

@@ -21,7 +21,7 @@ from pipelines import schedulers as flow
 from . import inputs
 from .files import new_run_dir
 from .runtime import MODEL_QUEUE, example_images
-from .viz import write_gif
+from .viz import finished, subplots, write_gif
 
 DATASETS = ["two moons", "spiral", "emoji silhouette"]
 TRAIN_SECONDS = 6.0  # the budget of the live training (the view answers in under 10 s on 2 cores)
@@ -153,17 +153,12 @@ def run_flow(dataset, guidance, steps, seed) -> tuple:
 
 
 def figure(state: Flow2D | None, k):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if state is None:
         return None
     k = int(np.clip(int(k), 0, state.steps))
     sigma = 1.0 - k / state.steps
     gs = sorted(state.paths)
-    fig, axes = plt.subplots(1, len(gs), figsize=(4.2 * len(gs), 4.2), squeeze=False)
+    fig, axes = subplots(1, len(gs), figsize=(4.2 * len(gs), 4.2), squeeze=False)
     grid = np.stack(np.meshgrid(np.linspace(-3, 3, 15), np.linspace(-3, 3, 15)), -1).reshape(-1, 2).astype(np.float32)
     for ax, g in zip(axes[0], gs):
         p = state.paths[g]
@@ -182,9 +177,7 @@ def figure(state: Flow2D | None, k):
         ax.set_title(f"g = {g:g} · step {k} of {state.steps} · σ = {sigma:.2f}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def export_gif(state) -> str:

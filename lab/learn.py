@@ -21,7 +21,7 @@ from training.train import EMA, CaptionBank, flow_matching_loss
 from . import inputs
 from .runtime import MODEL_QUEUE, example_images, gpu
 from .streaming import MODEL_LOCK
-from .viz import hstack, to_uint8, upscale
+from .viz import finished, hstack, subplots, to_uint8, upscale
 
 TINY = dict(sample_size=32, patch_size=4, hidden_size=64, depth=4, num_heads=4)
 REFRESH_S = 3.0  # a new grid and curve this often
@@ -90,12 +90,7 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
 
 
 def curve(losses: list[float]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 2.6))
+    fig, ax = subplots(figsize=(5, 2.6))
     if losses:
         ax.plot(losses, color="#bbbbbb", lw=0.8, label="loss per step")
         k = max(1, len(losses) // 30)
@@ -104,9 +99,7 @@ def curve(losses: list[float]):
     ax.set_xlabel("training step")
     ax.set_ylabel("rectified-flow loss")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def create_learn() -> None:

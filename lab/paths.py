@@ -17,7 +17,7 @@ from pipelines.image_utils import to_unit_tensor, unit_to_model
 
 from . import inputs
 from .runtime import MAX_SEED, example_images
-from .viz import to_uint8, upscale
+from .viz import finished, subplots, to_uint8, upscale
 
 NOTE = r"""**What the model learns differs too.** A DDPM network is trained to predict the noise, $\hat\varepsilon\approx\varepsilon$;
 ours predicts the velocity $v=\varepsilon-x_0$ along the straight line. Both give $\hat x_0$, but the straight path's
@@ -66,14 +66,9 @@ def show(state, k) -> tuple:
 
 
 def weights_figure(current: float):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = np.linspace(0, 1, 200)
     a = cosine_alpha_bar(t)
-    fig, ax = plt.subplots(figsize=(6, 2.8))
+    fig, ax = subplots(figsize=(6, 2.8))
     ax.plot(t, np.sqrt(a), color="#1f77b4", label="VP signal √ᾱ")
     ax.plot(t, np.sqrt(1 - a), color="#d62728", label="VP noise √(1−ᾱ)")
     ax.plot(t, 1 - t, "--", color="#1f77b4", label="RF signal 1−σ")
@@ -83,9 +78,7 @@ def weights_figure(current: float):
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7, loc="center left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def create_paths() -> None:

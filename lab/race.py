@@ -17,7 +17,7 @@ from pipelines import DEFAULT_GUIDANCE, SAMPLERS, DiTText2ImagePipeline
 from . import inputs
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import MODEL_LOCK
-from .viz import caption_below, tile_grid, to_uint8, upscale
+from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
 STEP_COUNTS = (4, 8, 16, 32)
 REFERENCE = ("heun", 100)  # a many-step, second-order solve: the "true" end of the ODE
@@ -68,21 +68,14 @@ def order(points: list[tuple[int, float]]) -> float:
 
 
 def error_figure(curves: dict[str, list[tuple[int, float]]]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, ax = subplots(figsize=(6, 3.4))
     for s, pts in curves.items():
         ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"{s} (order ≈ {order(pts):.1f})")
     ax.set_xlabel("model evaluations (NFE)")
     ax.set_ylabel("RMSE to the reference")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def create_race() -> None:

@@ -125,15 +125,29 @@ def titled_row(images: list[np.ndarray], titles: list[str], header: str, scale: 
     return np.asarray(out)
 
 
-def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):
-    """sigma (noise) and 1 - sigma (signal) against the sampler's steps, with the training
-    distribution of sigma (logit-normal) on the side, and the current step marked."""
+def subplots(*args, **kwargs):
+    """A matplotlib figure on the Agg backend (no display: the app runs on servers)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.5, 2.8), gridspec_kw={"width_ratios": [3, 1]})
+    return plt.subplots(*args, **kwargs)
+
+
+def finished(fig):
+    """Lay the figure out and release pyplot's reference to it (Gradio keeps its own)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):
+    """sigma (noise) and 1 - sigma (signal) against the sampler's steps, with the training
+    distribution of sigma (logit-normal) on the side, and the current step marked."""
+    fig, (ax, ax2) = subplots(1, 2, figsize=(7.5, 2.8), gridspec_kw={"width_ratios": [3, 1]})
     steps = np.arange(len(sigmas))
     s = np.asarray(sigmas)
     ax.plot(steps, s, "o-", ms=3, color="#d62728", label="σ (noise weight)")
@@ -158,9 +172,7 @@ def schedule_figure(sigmas: list[float], current: int | None = None, current_sig
     ax2.set_title("σ seen in training", fontsize=10)
     ax2.set_ylim(-0.03, 1.03)
     ax2.set_xticks([])
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:

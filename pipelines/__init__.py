@@ -31,5 +31,6 @@ __all__ = [
     "TraceStep",
     "SAMPLERS",
     "DEFAULT_SAMPLER",
+    "DEFAULT_GUIDANCE",
     "make_scheduler",
 ]

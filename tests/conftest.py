@@ -53,3 +53,16 @@ def app_server():
     server = AppServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def tiny_runtime(tmp_path_factory, tiny_transformer):
+    """The app's runtime serving the tiny random model instead of the shipped weights."""
+    from pipelines import DiTText2ImagePipeline, make_scheduler
+    from lab.runtime import Runtime, use_runtime
+
+    path = tmp_path_factory.mktemp("weights")
+    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
+    use_runtime(Runtime(path))
+    yield
+    use_runtime(None)

@@ -3,20 +3,12 @@
 import numpy as np
 import PIL.Image
 import pytest
-import torch
 
 from lab import flow2d, learn, paths, race
 from lab.runtime import Runtime, example_images, use_runtime
-from pipelines import DiTText2ImagePipeline, make_scheduler
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_runtime(tmp_path_factory, tiny_transformer):
-    path = tmp_path_factory.mktemp("weights")
-    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
-    use_runtime(Runtime(path))
-    yield
-    use_runtime(None)
+pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny random model
 
 
 def test_sampler_race_reports_each_solver():
@@ -30,11 +22,14 @@ def test_sampler_race_reports_each_solver():
 @pytest.mark.slow
 def test_sampler_race_on_the_shipped_model_heun_converges_faster_than_euler():
     """The measured slopes, not assumed ones, on the real (smooth) velocity field."""
+    from lab import runtime as rt
+
+    previous = rt._current
     use_runtime(Runtime())
     try:
         _, _, table = race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None)
     finally:
-        use_runtime(None)
+        use_runtime(previous)
     rows = {r[0]: r for r in table}
     assert rows["heun"][4] > rows["euler"][4] + 0.3 and rows["euler"][4] > 0.2, table  # both converge; Heun faster
 

@@ -5,21 +5,13 @@ import re
 import numpy as np
 import PIL.Image
 import pytest
-import torch
 
 from lab import denoise, explain, generate, inpaint, trace
-from lab.frames import PROBE_PIXEL, forward_equation, reverse_equations
-from lab.runtime import Runtime, example_images, use_runtime
-from pipelines import DiTText2ImagePipeline, make_scheduler
+from lab.frames import forward_equation, reverse_equations
+from lab.runtime import example_images
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_runtime(tmp_path_factory, tiny_transformer):
-    path = tmp_path_factory.mktemp("weights")
-    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
-    use_runtime(Runtime(path))
-    yield
-    use_runtime(None)
+pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny random model
 
 
 def run(gen):
@@ -95,7 +87,7 @@ def test_step_numbers_agree_everywhere():
     out = run(trace.run_trace("cat face", None, 20, 4.0, 1, "euler"))[1]
     frames = out[0]
     panels = trace.view(frames, 10)
-    title, equations, position = panels[8]._suptitle, panels[7], panels[9]
+    equations, position = panels[7], panels[9]
     assert "10 of 20 steps done" in position
     assert "step 11 of 20** (from 10 to 11 steps done)" in equations
     assert "Forward** at position 10" in equations
