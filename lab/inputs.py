@@ -19,7 +19,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-from pipelines.image_utils import fit_square
+from pipelines.image_utils import fit_square, to_mask_tensor
 from pipelines.pipeline_dit import check_number
 
 MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
@@ -229,13 +229,6 @@ def _decode_raw(value, control: str) -> PIL.Image.Image:
 
 
 def fit_mask(alpha: np.ndarray) -> np.ndarray:
-    """(H, W) in [0, 1] -> (32, 32) in {0, 1}, with the image's crop; max-pooling keeps strokes."""
-    import torch
-
-    t = torch.from_numpy(np.ascontiguousarray(alpha))[None, None]
-    side = min(t.shape[-2:])
-    top, left = (t.shape[-2] - side) // 2, (t.shape[-1] - side) // 2
-    t = t[..., top : top + side, left : left + side]
-    t = torch.nn.functional.adaptive_max_pool2d(t, SIZE) if side > SIZE else torch.nn.functional.interpolate(t, size=(SIZE, SIZE), mode="nearest")
-    return (t[0, 0] >= 0.5).float().numpy()
-
+    """(H, W) in [0, 1] -> (32, 32) in {0, 1}: the pipelines' own mask rule (the image's crop,
+    max-pooling so thin strokes survive)."""
+    return to_mask_tensor(alpha, alpha.shape, SIZE)[0, 0].numpy()
