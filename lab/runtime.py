@@ -14,6 +14,7 @@ from typing import TypeVar
 import torch
 
 from pipelines import DEFAULT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
+from pipelines.compiled import compile_in_background
 from pipelines.hardware import set_threads
 from pipelines.pipeline_dit import DiTPipelineBase
 
@@ -46,6 +47,8 @@ class Runtime:
         self.precision = base.set_precision("auto")  # bf16 weights where the CPU runs bf16 natively
         self.autocast_dtype = base.autocast_dtype
         self.transformer = base.transformer.eval()
+        if self.device == "cpu":  # requests run eager until the compiled step is ready and checked
+            compile_in_background(self.transformer)
 
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer, with its own scheduler."""

@@ -44,11 +44,41 @@ class TextConditioning:
     pooled: torch.Tensor  # (N, D) the pooled text embedding, added to the timestep's
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per block: cross-attention keys, values (N, H, L, hd)
     mask: torch.Tensor  # (N, L), 1 = a real token
+    bias: torch.Tensor  # (N, 1, 1, L) additive attention bias: 0 for a real token, -inf for padding
+
+
+# Below this many keys, explicit matmul-softmax attention beats the fused SDPA kernel on CPU
+# (64 image tokens: 1.3-1.8x per call, measured in benchmarks/README.md); above it the fused
+# kernel's memory savings win.
+EXPLICIT_ATTENTION_MAX_KEYS = 256
+
+
+# oneDNN's linear with the bias (and optionally GELU) applied inside the GEMM: in x86 CPU builds
+# of PyTorch, absent in some others.
+ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
+    """layer(x), then GELU if asked. At CPU inference this is one oneDNN call: F.linear first
+    copies the bias into the output and lets the GEMM accumulate onto it, and GELU would
+    write and re-read the widest activation; at 64 tokens those passes cost as much as the
+    GEMM (benchmarks/README.md). Training, other devices and torch.compile (which makes its
+    own fusions from the plain ops) take the modules."""
+    if (ONEDNN_LINEAR and x.device.type == "cpu" and layer.weight.dtype == x.dtype and not torch.is_grad_enabled()
+            and not torch.compiler.is_compiling()):
+        return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
+    y = layer(x)
+    return F.gelu(y) if gelu else y
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    # x: (N, T, D); shift, scale: (N, D)
-    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+    # x: (N, T, D); shift, scale: (N, D). One fused multiply-add instead of a multiply and an add.
+    return torch.addcmul(shift.unsqueeze(1), x, 1 + scale.unsqueeze(1))
+
+
+def gated(x: torch.Tensor, gate: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    # the adaLN-Zero residual x + gate * out, fused; gate: (N, D)
+    return torch.addcmul(x, gate.unsqueeze(1), out)
 
 
 def get_2d_sincos_pos_embed(embed_dim: int, grid_size: int) -> np.ndarray:
@@ -92,11 +122,11 @@ class TimestepEmbedder(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head attention through F.scaled_dot_product_attention.
+    """Multi-head attention, self- or (with `context_dim`) cross-attention to the text.
 
-    With `context` it is cross-attention (queries from x, keys/values from the text).
-    `return_weights=True` takes the explicit softmax path so the maps can be shown; the
-    fused kernel is used otherwise.
+    Short key sequences (this model's 64 image tokens, 16 text tokens) take the explicit
+    softmax(q k^T / sqrt(d)) v, which is also what returns the maps the app shows; longer
+    ones take F.scaled_dot_product_attention's fused kernel.
     """
 
     def __init__(self, dim: int, num_heads: int, context_dim: int | None = None) -> None:
@@ -124,30 +154,27 @@ class Attention(nn.Module):
         self,
         x: torch.Tensor,
         kv: tuple[torch.Tensor, torch.Tensor] | None = None,
-        context_mask: torch.Tensor | None = None,
+        attn_bias: torch.Tensor | None = None,  # (N, 1, 1, L), added to the scores
         return_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         n, t, d = x.shape
         h = self.num_heads
         if self.is_cross:
-            q = self.q(x).view(n, t, h, self.head_dim).transpose(1, 2)  # (N, H, T, hd)
+            q = linear(self.q, x).view(n, t, h, self.head_dim).transpose(1, 2)  # (N, H, T, hd)
             k, v = kv
         else:
-            q, k, v = self.qkv(x).view(n, t, 3, h, self.head_dim).permute(2, 0, 3, 1, 4)
-        attn_mask = None
-        if context_mask is not None:
-            attn_mask = context_mask[:, None, None, :].bool()  # (N, 1, 1, L): True = attend
+            q, k, v = linear(self.qkv, x).view(n, t, 3, h, self.head_dim).permute(2, 0, 3, 1, 4)
         weights = None
-        if return_weights:
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (N, H, T, L)
-            if attn_mask is not None:
-                scores = scores.masked_fill(~attn_mask, float("-inf"))
+        if return_weights or k.shape[-2] <= EXPLICIT_ATTENTION_MAX_KEYS:
+            scores = (q * self.head_dim**-0.5) @ k.transpose(-2, -1)  # (N, H, T, L)
+            if attn_bias is not None:
+                scores = scores + attn_bias
             weights = scores.softmax(dim=-1)
             out = weights @ v
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
         out = out.transpose(1, 2).reshape(n, t, d)
-        return self.proj(out), weights
+        return linear(self.proj, out), weights if return_weights else None
 
 
 class DiTBlock(nn.Module):
@@ -165,7 +192,7 @@ class DiTBlock(nn.Module):
         mlp_hidden = int(hidden_size * mlp_ratio)
         self.mlp = nn.Sequential(
             nn.Linear(hidden_size, mlp_hidden),
-            nn.GELU(approximate="tanh"),
+            nn.GELU(),  # exact GELU: on CPU its kernel is ~5x the tanh approximation's (docs/architecture.md)
             nn.Linear(mlp_hidden, hidden_size),
         )
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
@@ -173,21 +200,25 @@ class DiTBlock(nn.Module):
     def forward(
         self,
         x: torch.Tensor,  # (N, T, D) image tokens
-        c: torch.Tensor,  # (N, D) timestep + pooled text
+        mod: torch.Tensor,  # (N, 6D) this block's adaLN output (DiTTransformer.modulations)
         kv: tuple[torch.Tensor, torch.Tensor],  # this block's cross-attention keys/values of the text
-        context_mask: torch.Tensor | None,  # (N, L)
+        attn_bias: torch.Tensor | None,  # (N, 1, 1, L) 0 = attend, -inf = padding
         skip: torch.Tensor | None = None,  # (N, T, D) from the mirrored block
         return_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.skip_linear is not None:
-            x = self.skip_linear(torch.cat([x, skip], dim=-1))
-        shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
+            x = linear(self.skip_linear, torch.cat([x, skip], dim=-1))
+        shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod.chunk(6, dim=1)
         attn_out, _ = self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
-        x = x + gate_msa.unsqueeze(1) * attn_out
-        cross_out, weights = self.cross_attn(self.norm_cross(x), kv, context_mask, return_weights)
+        x = gated(x, gate_msa, attn_out)
+        cross_out, weights = self.cross_attn(self.norm_cross(x), kv, attn_bias, return_weights)
         x = x + cross_out
-        x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
+        x = gated(x, gate_mlp, self.feed_forward(modulate(self.norm2(x), shift_mlp, scale_mlp)))
         return x, weights
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        fc1, _, fc2 = self.mlp  # self.mlp(x), with the first GEMM and the GELU fused where possible
+        return linear(fc2, linear(fc1, x, gelu=True))
 
 
 class FinalLayer(nn.Module):
@@ -199,9 +230,9 @@ class FinalLayer(nn.Module):
         self.linear = nn.Linear(hidden_size, patch_size * patch_size * out_channels)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * hidden_size))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        shift, scale = self.adaLN_modulation(c).chunk(2, dim=1)
-        return self.linear(modulate(self.norm_final(x), shift, scale))
+    def forward(self, x: torch.Tensor, mod: torch.Tensor) -> torch.Tensor:
+        shift, scale = mod.chunk(2, dim=1)  # mod: (N, 2D), this layer's adaLN output
+        return linear(self.linear, modulate(self.norm_final(x), shift, scale))
 
 
 class DiTTransformer(ModelMixin, ConfigMixin):
@@ -249,7 +280,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         self.t_embedder = TimestepEmbedder(hidden_size)
         self.text_pool_embedder = nn.Sequential(nn.Linear(text_dim, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size))
         self.caption_projection = nn.Sequential(
-            nn.Linear(text_dim, hidden_size), nn.GELU(approximate="tanh"), nn.Linear(hidden_size, hidden_size)
+            nn.Linear(text_dim, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
         )
         half = depth // 2
         self.blocks = nn.ModuleList(
@@ -261,6 +292,8 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         self.final_layer = FinalLayer(hidden_size, patch_size, self.out_channels)
         self.out_conv = nn.Conv2d(self.out_channels, self.out_channels, 3, padding=1) if output_conv else None
         self.initialize_weights()
+        # (batch, dtype) -> a compiled `velocity`, filled by pipelines.compiled once verified
+        self.compiled_steps: dict[tuple[int, torch.dtype], object] = {}
 
     def initialize_weights(self) -> None:
         """DiT's init, plus zeros wherever a new path must start as a no-op.
@@ -301,6 +334,40 @@ class DiTTransformer(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.out_conv.weight)
             nn.init.zeros_(self.out_conv.bias)
 
+    def modulations(self, c: torch.Tensor) -> list[torch.Tensor]:
+        """Every block's adaLN output (N, 6D), then the final layer's (N, 2D), from c (N, D).
+
+        They all read the same c, so at inference one GEMM over the layers' stacked weights
+        computes them (one call instead of depth + 1 small ones). Training, and weights
+        stored in another dtype (layerwise casting), take the per-layer modules."""
+        layers = [b.adaLN_modulation for b in self.blocks] + [self.final_layer.adaLN_modulation]
+        linears = [layer[-1] for layer in layers]
+        if torch.is_grad_enabled() or any(lin.weight.dtype != c.dtype for lin in linears):
+            return [layer(c) for layer in layers]
+        weight, bias = self._stacked_adaLN(linears)
+        return list(F.linear(F.silu(c), weight, bias).split([lin.out_features for lin in linears], dim=1))
+
+    def _stacked_adaLN(self, linears: list[nn.Linear]) -> tuple[torch.Tensor, torch.Tensor]:
+        # Rebuilt whenever a weight is replaced or changed in place (load, .to(), an optimizer
+        # step): the key holds each tensor's storage and version counter.
+        key = tuple((lin.weight.data_ptr(), lin.weight._version, lin.bias.data_ptr(), lin.bias._version) for lin in linears)
+        cached = getattr(self, "_adaLN_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, torch.cat([lin.weight for lin in linears]), torch.cat([lin.bias for lin in linears]))
+            self._adaLN_cache = cached
+        return cached[1], cached[2]
+
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, T, D): the patch embedding as one GEMM over the flattened patches.
+        The same numbers as running x_embedder (a stride-p conv), which on CPU costs more
+        than the GEMM; the weights stay a Conv2d so checkpoints keep DiT's layout."""
+        if self.x_embedder.weight.dtype != x.dtype:  # stored in another dtype: the module's hooks cast it
+            return self.x_embedder(x).flatten(2).transpose(1, 2)
+        n, c, h, _ = x.shape
+        p, g = self.config.patch_size, h // self.config.patch_size
+        patches = x.reshape(n, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(n, g * g, c * p * p)
+        return F.linear(patches, self.x_embedder.weight.flatten(1), self.x_embedder.bias)
+
     def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
         # (N, T, p*p*C) -> (N, C, H, W)
         c, p, g = self.out_channels, self.config.patch_size, self.grid_size
@@ -319,8 +386,35 @@ class DiTTransformer(ModelMixin, ConfigMixin):
             m = encoder_attention_mask.unsqueeze(-1).to(encoder_hidden_states.dtype)
             pooled_projections = (encoder_hidden_states * m).sum(1) / m.sum(1).clamp(min=1.0)
         context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
+        bias = torch.zeros(encoder_attention_mask.shape, dtype=context.dtype, device=context.device)
+        bias = bias.masked_fill(encoder_attention_mask == 0, float("-inf"))[:, None, None, :]
         return TextConditioning(self.text_pool_embedder(pooled_projections), [b.cross_attn.kv_heads(context) for b in self.blocks],
-                                encoder_attention_mask)
+                                encoder_attention_mask, bias)
+
+    def velocity(self, hidden_states: torch.Tensor, timestep: torch.Tensor, text: TextConditioning,
+                 return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The network proper: (x_t (N, C, H, W), t (N,), the text's conditioning) -> v (N, C, H, W),
+        and each block's cross-attention weights when asked for."""
+        x = self.patchify(hidden_states) + self.pos_embed  # (N, T, D)
+        c = self.t_embedder(timestep, x.dtype) + text.pooled  # (N, D)
+        mods = self.modulations(c)
+
+        half = len(self.blocks) // 2
+        skips: list[torch.Tensor] = []
+        attention_maps = []
+        for i, block in enumerate(self.blocks):
+            skip = skips.pop() if block.skip_linear is not None else None
+            x, weights = block(x, mods[i], text.kv[i], text.bias, skip, return_attention)
+            if self.config.long_skip and i < half:
+                skips.append(x)
+            if return_attention:
+                attention_maps.append(weights)
+
+        x = self.final_layer(x, mods[-1])  # (N, T, p*p*C)
+        x = self.unpatchify(x)  # (N, C, H, W)
+        if self.out_conv is not None:
+            x = x + self.out_conv(x)
+        return x, attention_maps
 
     def forward(
         self,
@@ -337,25 +431,9 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         if timestep.ndim == 0:
             timestep = timestep.expand(n)
         text = text_conditioning or self.encode_text(encoder_hidden_states, encoder_attention_mask, pooled_projections)
-
-        x = self.x_embedder(hidden_states).flatten(2).transpose(1, 2) + self.pos_embed  # (N, T, D)
-        c = self.t_embedder(timestep, x.dtype) + text.pooled  # (N, D)
-
-        half = len(self.blocks) // 2
-        skips: list[torch.Tensor] = []
-        attention_maps = []
-        for i, block in enumerate(self.blocks):
-            skip = skips.pop() if block.skip_linear is not None else None
-            x, weights = block(x, c, text.kv[i], text.mask, skip, return_attention)
-            if self.config.long_skip and i < half:
-                skips.append(x)
-            if return_attention:
-                attention_maps.append(weights)
-
-        x = self.final_layer(x, c)  # (N, T, p*p*C)
-        x = self.unpatchify(x)  # (N, C, H, W)
-        if self.out_conv is not None:
-            x = x + self.out_conv(x)
+        # A graph compiled for this batch and dtype (pipelines.compiled), when one is ready
+        compiled = None if return_attention or torch.is_grad_enabled() else self.compiled_steps.get((n, hidden_states.dtype))
+        x, attention_maps = (compiled or self.velocity)(hidden_states, timestep, text, return_attention)
         if not return_dict:
             return (x, attention_maps) if return_attention else (x,)
         return DiTTransformerOutput(sample=x, attention_maps=attention_maps if return_attention else None)

@@ -5,6 +5,9 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a hub
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests compare images across runs bit for bit, so the app under test stays eager; the
+# compiled path has its own tests (test_compiled.py).
+os.environ.setdefault("DITLAB_COMPILE", "0")
 torch.set_num_threads(int(os.environ.get("DITLAB_THREADS", len(os.sched_getaffinity(0)))))
 
 TINY = dict(sample_size=32, patch_size=4, hidden_size=32, depth=2, num_heads=2)

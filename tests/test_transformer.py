@@ -34,11 +34,11 @@ def test_every_block_is_identity_at_init():
     model = DiTTransformer(**{**TINY, "depth": 4})
     x, t, ctx, mask = _inputs()
     tokens = torch.randn(2, 64, TINY["hidden_size"])
-    c = torch.randn(2, TINY["hidden_size"])
-    context = torch.randn(2, 16, TINY["hidden_size"])
+    mods = model.modulations(torch.randn(2, TINY["hidden_size"]))
+    text = model.encode_text(ctx, mask)
     for i, block in enumerate(model.blocks):
         skip = torch.randn_like(tokens) if block.skip_linear is not None else None
-        out, _ = block(tokens, c, block.cross_attn.kv_heads(context), mask, skip)
+        out, _ = block(tokens, mods[i], text.kv[i], text.bias, skip)
         assert torch.allclose(out, tokens, atol=1e-6), f"block {i} is not the identity at init"
     assert any(b.skip_linear is not None for b in model.blocks)  # the skip path was exercised
     # and the whole model predicts zero velocity until it has learnt something

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-minutes", type=float, default=120.0, help="time budget of this invocation")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--snapshots", action="store_true",
+                   help="also keep each checkpoint's EMA weights as run-dir/snap-<minutes> (for scripts/curve.py)")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start: a saved pipeline (e.g. weights/dit-emoji) whose transformer weights start this run; "
@@ -354,6 +356,8 @@ def checkpoint(run: Run, val: tuple, final: bool = False) -> None:
         f.write(json.dumps(rec) + "\n")
     tqdm.write(json.dumps(rec))
     ema_model.save_pretrained(args.run_dir / "ema")
+    if args.snapshots:  # accuracy over time needs the weights as they were, not only the latest
+        ema_model.save_pretrained(args.run_dir / f"snap-{round(minutes)}")
     if final and args.output:
         export_pipeline(args.run_dir, args.output)
         tqdm.write(f"saved EMA pipeline to {args.output}")
