@@ -24,11 +24,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines import SAMPLERS, DiTText2ImagePipeline  # noqa: E402
+from pipelines import DEFAULT_SAMPLER, SAMPLERS, DiTText2ImagePipeline  # noqa: E402
+from pipelines.compiled import compile_step  # noqa: E402
 from pipelines.hardware import autocast_context, best_autocast_dtype, cpu_has_native_bf16, set_threads  # noqa: E402
 from training.train import EMA, flow_matching_loss  # noqa: E402
 
 WEIGHTS = ROOT / "weights" / "dit-emoji"
+GUIDANCE_INTERVAL = (0.2, 0.9)  # the interval the tuning sweep tried (weights/dit-emoji/evaluation/sweep.jsonl)
 
 
 def median_time(fn, repeats: int, warmup: int = 2) -> float:
@@ -74,54 +76,50 @@ def peers(cfg: dict):
 
 
 def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, results: dict) -> None:
-    """Ours against diffusers' peers at batch n, each precision the same for every model."""
+    """Ours against diffusers' peers at batch n. Every model gets the same treatment in each
+    mode: the same precision (fp32, bf16 autocast, bf16 weights) and, in the last mode, the
+    same torch.compile. "Per step" is our forward as the pipeline runs it (the text-side work
+    done once per run); "full" recomputes it at every call, as the peers do."""
     x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
     t = torch.full((n,), 500.0)
     ctx = torch.randn(n, 16, cfg["text_dim"])
     mask = torch.ones(n, 16)
     labels = torch.zeros(n, dtype=torch.long)
-    text = {}  # our text-side work, done once per run as the pipeline does (keyed by dtype)
-    calls = {
-        "DiT Lab DiTTransformer": lambda: model(x, t, ctx, mask),
-        "DiT Lab DiTTransformer, text work once per run": lambda: model(x, t, text_conditioning=text.get(ctx.dtype) or
-                                                                          text.setdefault(ctx.dtype, model.encode_text(ctx, mask))),
-        "diffusers PixArtTransformer2DModel": lambda: pixart(x, encoder_hidden_states=ctx, timestep=t, encoder_attention_mask=mask, added_cond_kwargs={"resolution": None, "aspect_ratio": None}),
-        "diffusers DiTTransformer2DModel": lambda: dit(x, timestep=t, class_labels=labels),
-    }
-    params = {"DiT Lab DiTTransformer": model, "DiT Lab DiTTransformer, text work once per run": model,
-              "diffusers PixArtTransformer2DModel": pixart, "diffusers DiTTransformer2DModel": dit}
-    modes = [("fp32", None, False)]
+    added = {"resolution": None, "aspect_ratio": None}
+    modes = [("fp32", torch.float32, None, False)]
     if cpu_has_native_bf16():
-        modes += [("bf16 autocast", torch.bfloat16, False), ("bf16 weights", None, True)]
-    for label, dtype, cast in modes:
-        base = None
-        text.clear()  # computed anew under this mode's precision, in the warm-up call
-        for name, fn in calls.items():
-            if cast:  # every model (ours and the peers) and every input in bf16
-                for m in params.values():
-                    m.to(torch.bfloat16)
-            tensors = (x, t, ctx, mask)
-            if cast:
-                x, ctx = x.bfloat16(), ctx.bfloat16()
-
+        modes += [("bf16 autocast", torch.float32, torch.bfloat16, False), ("bf16 weights", torch.bfloat16, None, False),
+                  ("bf16 weights, torch.compile", torch.bfloat16, None, True)]
+    for label, wdtype, autocast, compiled in modes:
+        for m in (model, pixart, dit):
+            m.to(wdtype)
+        xi, ci = x.to(wdtype), ctx.to(wdtype)
+        with torch.no_grad(), autocast_context("cpu", autocast):
+            text = model.encode_text(ci, mask)
+        wrap = (lambda f: torch.compile(f, dynamic=False)) if compiled else (lambda f: f)
+        ours_step, ours_full, px, dt = wrap(model.velocity), wrap(model), wrap(pixart), wrap(dit)
+        calls = {
+            "DiT Lab DiTTransformer, per step": (model, lambda: ours_step(xi, t, text)),
+            "DiT Lab DiTTransformer, full": (model, lambda: ours_full(xi, t, ci, mask)),
+            "diffusers PixArtTransformer2DModel": (pixart, lambda: px(xi, encoder_hidden_states=ci, timestep=t, encoder_attention_mask=mask, added_cond_kwargs=added)),
+            "diffusers DiTTransformer2DModel": (dit, lambda: dt(xi, timestep=t, class_labels=labels)),
+        }
+        ips = {}
+        for name, (m, fn) in calls.items():
             def run(fn=fn):
-                with torch.no_grad(), autocast_context("cpu", dtype):
+                with torch.no_grad(), autocast_context("cpu", autocast):
                     fn()
 
-            sec = median_time(run, reps)
-            x, t, ctx, mask = tensors
-            ips = n / sec
-            results[f"forward_b{n}_{label}_{name}"] = ips
-            if name == "DiT Lab DiTTransformer":
-                base, ratio = ips, ""
-            elif name.startswith("DiT Lab"):
-                ratio = f" — {ips / base:.2f}× the full forward (per denoising step, as the pipeline runs it)"
-            else:
-                ratio = f" — ours is {base / ips:.2f}×"
-            npar = sum(p.numel() for p in params[name].parameters()) / 1e6
-            rows.append((f"forward batch {n}, {label}: {name} ({npar:.1f}M params)", f"{ips:.0f} img/s{ratio}", "same width/depth/heads/patch/tokens, same inputs"))
-        for m in params.values():
-            m.to(torch.float32)
+            ips[name] = n / median_time(run, reps, warmup=2 if not compiled else 3)  # the first compiled call compiles
+            results[f"forward_b{n}_{label}_{name}"] = ips[name]
+        step, full = ips["DiT Lab DiTTransformer, per step"], ips["DiT Lab DiTTransformer, full"]
+        for name, (m, _) in calls.items():
+            npar = sum(p.numel() for p in m.parameters()) / 1e6
+            ratio = "" if name.startswith("DiT Lab") else f" — ours is {step / ips[name]:.2f}× per step, {full / ips[name]:.2f}× full"
+            rows.append((f"forward batch {n}, {label}: {name} ({npar:.1f}M params)", f"{ips[name]:.0f} img/s{ratio}",
+                         "same width/depth/heads/patch/tokens, same inputs, same treatment"))
+    for m in (model, pixart, dit):
+        m.to(torch.float32)
 
 
 def cpu_description() -> str:
@@ -135,7 +133,7 @@ def cpu_description() -> str:
 def view_timings(reps: int, rows: list, results: dict) -> None:
     """What a learner waits for in the app, through the tab handlers on the shipped weights."""
     from lab import explain, flow2d, paths, race, trace
-    from lab.runtime import example_images
+    from lab.runtime import example_images, runtime
 
     runs = {
         "Forward & reverse: 20-step trace, every panel": lambda: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler")),
@@ -144,14 +142,43 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
         "Two paths to noise (10 steps)": lambda: paths.paths(str(example_images()[0]), 0, 10),
         "Attention maps": lambda: explain.attention("red heart", 0, 0.5),
     }
+    rt = runtime()
+    if rt.compile_thread is not None:
+        rt.compile_thread.join()  # the app a minute after start: the compiled step is in place
+    compiled = dict(rt.transformer.compiled_steps)
     for label, fn in runs.items():
         sec = median_time(fn, max(2, reps // 3), warmup=1)
         results[f"view_{label}"] = sec
-        rows.append((f"view: {label}", f"{sec:.2f} s", "handler call, shipped weights"))
+        rows.append((f"view: {label}", f"{sec:.2f} s", "handler call, shipped weights" + (", compiled step" if compiled else "")))
+    rt.transformer.compiled_steps.clear()  # and in its first minute, eager
+    label = "Forward & reverse: 20-step trace, every panel"
+    sec = median_time(runs[label], max(2, reps // 3), warmup=1)
+    rt.transformer.compiled_steps.update(compiled)
+    results[f"view_{label}_eager"] = sec
+    rows.append((f"view: {label}, eager", f"{sec:.2f} s", "handler call, before the background compile is ready"))
     frames = list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))[-1][0]
     sec = median_time(lambda: trace.view(frames, 10), reps * 2)
     results["view_trace_slider"] = sec
     rows.append(("view: Forward & reverse slider move (all panels + plot)", f"{sec * 1000:.0f} ms", "trace.view, server side"))
+
+
+def notes(results: dict) -> str:
+    """What the numbers mean, computed from this run's own results."""
+    heun = results["latency_heun_b1"] / results["latency_euler_b1"]
+    per_call = results["latency_heun_b1"] / 39 * 1000, results["latency_euler_b1"] / 20 * 1000
+    verdict = ("so a call costs the same in both and the samplers' own arithmetic is negligible next to a forward"
+               if abs(heun / 1.95 - 1) < 0.15 else "more than the calls explain: the machine was not idle, rerun it")
+    lines = [
+        f"- **Heun vs Euler**: Heun makes 39 model calls for 20 steps (two per step, one on the last), Euler 20: "
+        f"1.95× the calls. It took {heun:.2f}× the time here ({per_call[0]:.1f} vs {per_call[1]:.1f} ms per call), {verdict}.",
+        "- **Per step vs full**: the pipeline computes the text's cross-attention keys/values and pooled embedding once "
+        "per run (`DiTTransformer.encode_text`); the peers redo that work at every call, as diffusers runs them.",
+    ]
+    if "latency_compiled_b1" in results:
+        lines.append(f"- **Compiled step**: `pipelines.compiled` compiles the step in a background thread "
+                     f"({results['compile_s']:.0f} s in this run), checks it against eager, then swaps it in; until then, "
+                     "and for other batch sizes, requests run eager.")
+    return "\n".join(lines)
 
 
 def app_startup_seconds() -> float:
@@ -215,6 +242,24 @@ def main() -> None:
             results[f"latency_{name}_b{batch}"] = t
             rows.append((f"20 guided steps, {name}, batch {batch} ({app_precision})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
 
+    # ---- what the app runs once its background compile is ready, and with a guidance interval
+    call = lambda **kw: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, output_type="pt",  # noqa: E731
+                             generator=torch.Generator().manual_seed(0), **kw)
+    pipe.set_sampler(DEFAULT_SAMPLER)
+    t = median_time(lambda: call(guidance_interval=GUIDANCE_INTERVAL), max(3, reps // 2), warmup=1)
+    results["latency_interval_b1"] = t
+    rows.append((f"20 steps, {DEFAULT_SAMPLER}, batch 1, guidance only for σ in {list(GUIDANCE_INTERVAL)} ({app_precision})",
+                 f"{t:.3f} s", "steps outside the interval run one forward instead of two"))
+    compile_s = time.perf_counter()
+    compile_step(pipe.transformer, 2, pipe.transformer.dtype)  # what lab.runtime does in the background
+    compile_s = time.perf_counter() - compile_s
+    t = median_time(call, max(3, reps // 2), warmup=1)
+    results.update(latency_compiled_b1=t, compile_s=compile_s)
+    rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, batch 1, compiled step ({app_precision})", f"{t:.3f} s",
+                 f"the app once its background compile is ready ({compile_s:.0f} s here; Inductor's cache was "
+                 f"{'warm' if compile_s < 30 else 'cold'})"))
+    pipe.transformer.compiled_steps.clear()
+
     # ---- forward: ours vs diffusers peers, same inputs
     model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
     pixart, dit = peers(cfg)
@@ -231,7 +276,7 @@ def main() -> None:
     for label, peak in (("fp32", peak32), ("bf16 weights", peak16)):
         if peak is None:
             continue
-        ips = results[f"forward_b16_{label}_DiT Lab DiTTransformer"]
+        ips = results[f"forward_b16_{label}_DiT Lab DiTTransformer, full"]
         achieved = flops / n * ips
         results[f"achieved_{label}"] = achieved
         rows.append((f"DiT forward achieved, {label}", f"{achieved / 1e9:.0f} GFLOP/s = {100 * achieved / peak:.0f}% of GEMM peak", f"{flops / n / 1e9:.2f} GFLOP/image (FlopCounterMode)"))
@@ -278,6 +323,7 @@ def main() -> None:
     rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
 
     table = "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    table += "\n\n" + notes(results)
     results["cpu"] = cpu_description()
     header = (f"CPU: {results['cpu']}, {threads} threads, torch {torch.__version__}, native bf16: {results['cpu_native_bf16']}. "
               f"Medians of {reps} runs (latency: {max(3, reps // 2)}), after warm-up.")

@@ -47,8 +47,8 @@ class Runtime:
         self.precision = base.set_precision("auto")  # bf16 weights where the CPU runs bf16 natively
         self.autocast_dtype = base.autocast_dtype
         self.transformer = base.transformer.eval()
-        if self.device == "cpu":  # requests run eager until the compiled step is ready and checked
-            compile_in_background(self.transformer)
+        # Requests run eager until the compiled step is ready and checked (None: not compiling)
+        self.compile_thread = compile_in_background(self.transformer) if self.device == "cpu" else None
 
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer, with its own scheduler."""

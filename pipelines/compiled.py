@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 # Compiled and eager bf16 outputs differ by rounding only: relative RMS error under 2%
 # (measured about 0.5% on the shipped weights). Anything larger means a wrong graph.
 AGREEMENT_RTOL = 0.02
+# The compiling thread yields the cores to start-up and to requests (nice 10: a quarter of a
+# default-priority thread's share when both want a core)
+COMPILE_NICENESS = 10
 
 
 def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
@@ -89,6 +92,10 @@ def compile_in_background(model: DiTTransformer, batch_sizes: tuple[int, ...] = 
     dtype = dtype or model.dtype
 
     def work() -> None:
+        try:  # below the requests' priority, with the compiler processes it forks (Linux: per thread)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPILE_NICENESS)
+        except (AttributeError, OSError):
+            pass
         for batch in batch_sizes:
             try:
                 err = compile_step(model, batch, dtype)
