@@ -53,7 +53,9 @@ def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
 def forward_flops(model, inputs: tuple) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+    # with autograd on, the model takes its plain modules, whose FLOPs the counter knows
+    # (it does not count oneDNN's fused calls); nothing is run backward
+    with FlopCounterMode(display=False) as counter, torch.enable_grad():
         model(*inputs)
     return counter.get_total_flops()
 

@@ -62,10 +62,10 @@ def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tenso
     """layer(x), then GELU if asked. At CPU inference this is one oneDNN call: F.linear first
     copies the bias into the output and lets the GEMM accumulate onto it, and GELU would
     write and re-read the widest activation; at 64 tokens those passes cost as much as the
-    GEMM (benchmarks/README.md). Training, other devices and torch.compile (which makes its
-    own fusions from the plain ops) take the modules."""
+    GEMM (benchmarks/README.md). Training, autocast (which must pick the dtype), other devices
+    and torch.compile (which makes its own fusions from the plain ops) take the modules."""
     if (ONEDNN_LINEAR and x.device.type == "cpu" and layer.weight.dtype == x.dtype and not torch.is_grad_enabled()
-            and not torch.compiler.is_compiling()):
+            and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling()):
         return torch.ops.mkldnn._linear_pointwise(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
     y = layer(x)
     return F.gelu(y) if gelu else y
@@ -338,11 +338,13 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         """Every block's adaLN output (N, 6D), then the final layer's (N, 2D), from c (N, D).
 
         They all read the same c, so at inference one GEMM over the layers' stacked weights
-        computes them (one call instead of depth + 1 small ones). Training, and weights
-        stored in another dtype (layerwise casting), take the per-layer modules."""
+        computes them (one call instead of depth + 1 small ones). Training, torch.compile (its
+        graph must not depend on a cache) and weights stored in another dtype (layerwise
+        casting) take the per-layer modules."""
         layers = [b.adaLN_modulation for b in self.blocks] + [self.final_layer.adaLN_modulation]
         linears = [layer[-1] for layer in layers]
-        if torch.is_grad_enabled() or any(lin.weight.dtype != c.dtype for lin in linears):
+        if (torch.is_grad_enabled() or torch.compiler.is_compiling()
+                or any(lin.weight.dtype != c.dtype for lin in linears)):
             return [layer(c) for layer in layers]
         weight, bias = self._stacked_adaLN(linears)
         return list(F.linear(F.silu(c), weight, bias).split([lin.out_features for lin in linears], dim=1))
