@@ -98,3 +98,30 @@ def test_text_conditioning_once_per_run_is_exact(tiny_transformer):
         a = tiny_transformer(x, t, ctx, mask).sample
         b = tiny_transformer(x, t, text_conditioning=text).sample
     assert torch.equal(a, b)
+
+
+def test_inference_fast_paths_match_the_plain_modules(tiny_transformer):
+    """No-grad inference takes oneDNN's fused linears, explicit attention and one stacked adaLN
+    GEMM; with autograd on, the model runs its plain modules. Same maths, so same numbers."""
+    x, t, ctx, mask = _inputs()
+    with torch.no_grad():
+        fast = tiny_transformer(x, t, ctx, mask).sample
+    with torch.enable_grad():
+        plain = tiny_transformer(x, t, ctx, mask).sample.detach()
+    assert torch.allclose(fast, plain, atol=1e-5, rtol=1e-4)
+    assert fast.abs().mean() > 1e-3  # a real output, not zeros
+
+
+def test_autocast_still_computes_in_bf16(tiny_transformer):
+    """The fused path must not bypass autocast: under bf16 autocast, inference gives what the
+    plain modules give under autocast (bf16 GEMMs), not what fp32 GEMMs give."""
+    x, t, ctx, mask = _inputs()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.no_grad():
+            fast = tiny_transformer(x, t, ctx, mask).sample.float()
+        with torch.enable_grad():
+            plain = tiny_transformer(x, t, ctx, mask).sample.detach().float()
+    with torch.no_grad():
+        fp32 = tiny_transformer(x, t, ctx, mask).sample
+    rel = lambda a, b: ((a - b).norm() / b.norm()).item()  # noqa: E731
+    assert rel(fast, plain) < 0.25 * rel(fast, fp32), (rel(fast, plain), rel(fast, fp32))
