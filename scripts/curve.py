@@ -6,10 +6,14 @@ Each argument is a saved DiTTransformer folder whose name ends in the training m
 (snap-<minutes>); one JSON line each: minutes, name and paraphrase top-5 and their ceilings.
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/...` from anywhere
+
 import argparse
 import json
 import re
-from pathlib import Path
 
 from pipelines import DEFAULT_SAMPLER, DiTText2ImagePipeline, DiTTransformer, make_scheduler
 from pipelines.hardware import set_threads

@@ -5,7 +5,10 @@
 Noto Emoji art (Apache 2.0), 32x32 as the model sees it: a handful of files, not a dataset.
 """
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/...` from anywhere
 
 import numpy as np
 from PIL import Image

@@ -8,9 +8,13 @@ Each stage keeps the best of the last by name top-5 + paraphrase top-5 on `--set
 JSON line per setting. The gate set (`python -m training.evaluate`) only reports the result.
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/...` from anywhere
+
 import argparse
 import json
-from pathlib import Path
 
 from pipelines import DiTText2ImagePipeline
 from pipelines.hardware import set_threads
