@@ -144,10 +144,10 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def kv_heads(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cross-attention keys and values of the text, each (N, H, L, hd). They depend only
-        on the prompt, so a sampler computes them once per run, not once per step."""
+        """Cross-attention keys and values of the text, each (N, H, L, hd), contiguous. They
+        depend only on the prompt, so a sampler computes them once per run, not once per step."""
         n, length, _ = context.shape
-        k, v = self.kv(context).view(n, length, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        k, v = self.kv(context).view(n, length, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
         return k, v
 
     def forward(
@@ -158,19 +158,22 @@ class Attention(nn.Module):
         return_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         n, t, d = x.shape
-        h = self.num_heads
+        h, hd = self.num_heads, self.head_dim
         if self.is_cross:
-            q = linear(self.q, x).view(n, t, h, self.head_dim).transpose(1, 2)  # (N, H, T, hd)
+            q = linear(self.q, x).view(n, t, h, hd).transpose(1, 2).contiguous()  # (N, H, T, hd)
             k, v = kv
-        else:
-            q, k, v = linear(self.qkv, x).view(n, t, 3, h, self.head_dim).permute(2, 0, 3, 1, 4)
+        else:  # one copy puts q, k, v each contiguous in (N, H, T, hd)
+            q, k, v = linear(self.qkv, x).view(n, t, 3, h, hd).permute(2, 0, 3, 1, 4).contiguous()
         weights = None
         if return_weights or k.shape[-2] <= EXPLICIT_ATTENTION_MAX_KEYS:
-            scores = (q * self.head_dim**-0.5) @ k.transpose(-2, -1)  # (N, H, T, L)
-            if attn_bias is not None:
-                scores = scores + attn_bias
+            length = k.shape[-2]
+            # scores = bias + (q k^T) / sqrt(hd), as one batched GEMM over the N*H heads
+            bias = q.new_zeros(()) if attn_bias is None else attn_bias.expand(n, h, 1, length).reshape(n * h, 1, length)
+            scores = torch.baddbmm(bias, q.view(n * h, t, hd), k.reshape(n * h, length, hd).transpose(1, 2),
+                                   beta=0.0 if attn_bias is None else 1.0, alpha=hd**-0.5)
             weights = scores.softmax(dim=-1)
-            out = weights @ v
+            out = torch.bmm(weights, v.reshape(n * h, length, hd)).view(n, h, t, hd)
+            weights = weights.view(n, h, t, length)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
         out = out.transpose(1, 2).reshape(n, t, d)
