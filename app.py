@@ -7,6 +7,7 @@ This file only composes the tabs; each tab's handlers and UI live in its module 
 
 from __future__ import annotations
 
+import logging
 import os
 
 import gradio as gr
@@ -64,6 +65,8 @@ def build() -> gr.Blocks:
     return demo
 
 
+logging.basicConfig(format="%(name)s: %(message)s")
+logging.getLogger("pipelines").setLevel(logging.INFO)  # e.g. when the background-compiled step is ready
 demo = build()
 
 if __name__ == "__main__":

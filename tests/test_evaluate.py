@@ -56,3 +56,31 @@ def test_tuning_set_is_disjoint_from_the_gate():
     tune, tune_para = caption_sets(ds, "tune")
     assert len(tune) == 64 and not set(gate) & set(tune)
     assert not {p for p, _ in gate_para} & {p for p, _ in tune_para}
+
+
+def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transformer):
+    import json
+
+    from pipelines import DiTText2ImagePipeline, make_scheduler
+    from training.model_card import write_model_card
+
+    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(tmp_path)
+    floats = ["generated_top1", "generated_top5", "real_top1", "real_top5", "top5_vs_ceiling", "paraphrase_top5",
+              "paraphrase_real_top5", "paraphrase_top5_vs_ceiling", "judge_fd_generated_vs_real",
+              "judge_fd_real_subset_vs_real", "nearest_train_rmse_mean"]
+    metrics = {k: 0.1 + i / 100 for i, k in enumerate(floats)} | {
+        "generated_top5": 0.8123, "num_distinct_captions": 3781, "images_per_caption": 2, "steps": 20,
+        "guidance_scale": 7.0, "sampler": "unipc", "guidance_interval": None}
+    curve = [{"minutes": 0, "generated_top5": 0.5, "top5_vs_ceiling": 0.52, "paraphrase_top5": 0.2, "paraphrase_top5_vs_ceiling": 0.2}]
+    arms = {"width 256": ([{"minutes": 48, "generated_top5": 0.0547, "paraphrase_top5": 0.0781}],
+                          [{"train_minutes": 48.02, "val_loss@0.5": 0.123456}]),
+            "width 384": ([{"minutes": 48, "generated_top5": 0.0469, "paraphrase_top5": 0.0312}],
+                          [{"train_minutes": 47.9, "val_loss@0.5": 0.130001}])}
+    path = write_model_card(tmp_path, metrics, None, "HISTORY-TEXT", curve, [], "OOV-READING", arms)
+    card = path.read_text()
+    assert "81.2%" in card and "HISTORY-TEXT" in card and "OOV-READING" in card
+    assert "| 48 | 0.0547 | 0.0781 | 0.1235 | 48 | 0.0469 | 0.0312 | 0.13 |" in card
+    assert json.loads((tmp_path / "transformer" / "config.json").read_text())["hidden_size"] == 32
+    import re
+
+    assert re.search(r"\{[a-z_0-9]+[:}]", card) is None  # no template field left unfilled

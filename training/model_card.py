@@ -1,7 +1,8 @@
 """The model card (weights/<name>/README.md), written from measured numbers only.
 
-    python -m training.model_card weights/dit-emoji --metrics gate.json --run-dir runs/v2 --curve curve.jsonl \
-        --sweep sweep.jsonl --command "..." --hardware "..."
+    python -m training.model_card weights/dit-emoji --metrics gate.json --run-dir runs/v3 --curve curve.jsonl \
+        --sweep sweep.jsonl --history history.md --oov-reading oov_reading.md \
+        [--capacity "width 256" cap256.curve.jsonl cap256.log.jsonl ...]
 
 Every number in the card comes from one of those files: the gate evaluation
 (`python -m training.evaluate ... --json`), the run's checkpoint.json and log, the accuracy
@@ -59,10 +60,12 @@ with skin-tone variants are sampled as often as those without.
 ## Training
 {history}
 
-AdamW lr 5e-4, betas (0.9, 0.95), warm-up then a linear cool-down over the last 15% of each
-invocation, grad clip 1, batch 64, bf16 autocast, EMA with the warm-up decay
-1 − (step+1)^(−2/3), capped at 0.999 (the cap is not reached in runs of this length: after
+AdamW, betas (0.9, 0.95), warm-up then a linear cool-down at the end of each invocation (each
+phase's learning rate and cool-down are in its command above), grad clip 1, batch 64, bf16
+autocast, EMA with the warm-up decay 1 − (step+1)^(−2/3), capped at 0.999 (after the last phase's
 {steps:,} steps the decay is {ema_decay:.4f}).
+
+{capacity}
 
 ## Evaluation
 ```bash
@@ -87,7 +90,8 @@ Settings were chosen on a disjoint tuning set (64 other names, 32 other paraphra
 
 {sweep}
 
-Accuracy over this phase's training (gate set, `python scripts/curve.py runs/v2/snap-*`):
+Accuracy over the last phase's training (gate set, `python scripts/curve.py {run_dir}/snap-*`; minute 0 is
+the weights it started from):
 
 {curve}
 
@@ -122,8 +126,28 @@ def markdown_table(rows: list[dict], keys: list[str]) -> str:
     return head + "\n" + "\n".join("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows)
 
 
+def capacity_table(arms: dict[str, tuple[list[dict], list[dict]]]) -> str:
+    """Judge accuracy (tuning set) and validation loss over training time, one column group per
+    model size; arms: label -> (scripts/curve.py rows, the run's log.jsonl rows)."""
+    if not arms:
+        return ""
+    head = [f"{label}: {m}" for label in arms for m in ("minutes", "name top-5", "paraphrase top-5", "val loss σ=0.5")]
+    rows = []
+    for i in range(max(len(curve) for curve, _ in arms.values())):
+        row = []
+        for curve, log in arms.values():
+            c = curve[i] if i < len(curve) else {}
+            near = min(log, key=lambda r: abs(r["train_minutes"] - c.get("minutes", -99)), default={})
+            val = round(near["val_loss@0.5"], 4) if c and near else ""
+            row += [c.get("minutes", ""), c.get("generated_top5", ""), c.get("paraphrase_top5", ""), val]
+        rows.append(row)
+    table = "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
+    return ("Capacity comparison (each size trained from scratch for the same wall-clock time; accuracy on the tuning "
+            "set by `python scripts/curve.py <run>/snap-* --set tune`):\n\n" + table + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in rows))
+
+
 def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history: str, curve: list[dict], sweep: list[dict],
-                     oov_reading: str) -> Path:
+                     oov_reading: str, capacity: dict | None = None) -> Path:
     from safetensors import safe_open
 
     from .evaluate import GRID_PROMPTS, OOV_PROMPTS
@@ -143,6 +167,7 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history
         interval=f", guided only at {interval[0]} ≤ σ ≤ {interval[1]}" if interval else "",
         sweep=markdown_table(sweep, ["sampler", "guidance", "interval", "steps", "name_top5", "paraphrase_top5"]),
         curve=markdown_table(curve, ["minutes", "generated_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_top5_vs_ceiling"]),
+        capacity=capacity_table(capacity or {}), run_dir=run_dir or "runs/<run>",
         grid_prompts=", ".join(GRID_PROMPTS), oov_prompts=", ".join(OOV_PROMPTS), oov_reading=oov_reading,
         **{k: v for k, v in metrics.items() if isinstance(v, float)},
     )
@@ -167,11 +192,14 @@ def main() -> None:
     p.add_argument("--sweep", type=Path, default=None, help="scripts/sweep.py output")
     p.add_argument("--history", type=Path, required=True, help="a Markdown file: the training commands, minutes and hardware")
     p.add_argument("--oov-reading", type=Path, required=True, help="a Markdown file: what a person can name in the OOV grid")
+    p.add_argument("--capacity", nargs=3, action="append", default=[], metavar=("LABEL", "CURVE", "LOG"),
+                   help="a capacity-comparison arm: its label, scripts/curve.py --set tune output and log.jsonl")
     args = p.parse_args()
     lines = lambda path: [json.loads(x) for x in path.read_text().splitlines() if x.strip().startswith("{")] if path else []  # noqa: E731
     sweep = [r for r in lines(args.sweep) if "best" not in r]
     print("wrote", write_model_card(args.weights, json.loads(args.metrics.read_text()), args.run_dir, args.history.read_text().strip(),
-                                   lines(args.curve), sweep, args.oov_reading.read_text().strip()))
+                                   lines(args.curve), sweep, args.oov_reading.read_text().strip(),
+                                   {label: (lines(Path(c)), lines(Path(g))) for label, c, g in args.capacity}))
 
 
 if __name__ == "__main__":
