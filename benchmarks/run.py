@@ -82,6 +82,22 @@ def peers(cfg: dict):
     return pixart, dit
 
 
+def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None) -> dict[str, float]:
+    """Median seconds per call, timing the calls in turn in every round, so that a machine
+    whose speed drifts affects every model alike (the ratios are what the table is for)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    with torch.no_grad(), autocast_context("cpu", autocast):
+        for fn in calls.values():  # warm-up; a compiled call compiles here
+            for _ in range(3):
+                fn()
+        for _ in range(rounds):
+            for name, fn in calls.items():
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, results: dict) -> None:
     """Ours against diffusers' peers at batch n. Every model gets the same treatment in each
     mode: the same precision (fp32, bf16 autocast, bf16 weights) and, in the last mode, the
@@ -111,13 +127,9 @@ def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, r
             "diffusers PixArtTransformer2DModel": (pixart, lambda: px(xi, encoder_hidden_states=ci, timestep=t, encoder_attention_mask=mask, added_cond_kwargs=added)),
             "diffusers DiTTransformer2DModel": (dit, lambda: dt(xi, timestep=t, class_labels=labels)),
         }
-        ips = {}
-        for name, (m, fn) in calls.items():
-            def run(fn=fn):
-                with torch.no_grad(), autocast_context("cpu", autocast):
-                    fn()
-
-            ips[name] = n / median_time(run, reps, warmup=2 if not compiled else 3)  # the first compiled call compiles
+        secs = interleaved_times({name: fn for name, (_, fn) in calls.items()}, 3 * reps, autocast)
+        ips = {name: n / sec for name, sec in secs.items()}
+        for name in calls:
             results[f"forward_b{n}_{label}_{name}"] = ips[name]
         step, full = ips["DiT Lab DiTTransformer, per step"], ips["DiT Lab DiTTransformer, full"]
         for name, (m, _) in calls.items():
