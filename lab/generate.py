@@ -19,7 +19,7 @@ from . import inputs
 from .i18n import tr
 from .files import new_run_dir
 from .frames import Frames
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .runtime import DEFAULT_IMAGES, MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
 from .viz import hstack, to_uint8, upscale
 
@@ -106,7 +106,7 @@ def create_generate() -> None:
             guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info=tr("How strongly to follow the prompt (1 = not guided)."))
             sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info=tr("The ODE solver that walks from noise to image."))
             sampler_info = gr.Markdown(sampler_help(DEFAULT_SAMPLER))
-            n_images = gr.Slider(1, 8, 4, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
+            n_images = gr.Slider(1, 8, DEFAULT_IMAGES, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
             gr.Markdown(tr(ENGLISH_ONLY))
         with gr.Column(scale=3, min_width=300):
             gallery = gr.Gallery(label="Images (PNG)", columns=4, height=300, format="png", elem_id="gen-gallery", object_fit="contain")

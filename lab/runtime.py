@@ -21,6 +21,10 @@ from pipelines.pipeline_dit import DiTPipelineBase
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
 MAX_SEED = 2**31 - 1
+DEFAULT_IMAGES = 4  # the Generate tab's default number of images
+# Compiled in the background, most used first: one guided image (Inpaint, Denoise, Forward &
+# reverse, attention), then the Generate tab's default (each guided image is two rows)
+COMPILED_BATCHES = (2, 2 * DEFAULT_IMAGES)
 MODEL_QUEUE = "model"  # every model event shares this queue slot: 2 cores do one thing at a time
 
 P = TypeVar("P", bound=DiTPipelineBase)
@@ -48,7 +52,7 @@ class Runtime:
         self.autocast_dtype = base.autocast_dtype
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
-        self.compile_thread = compile_in_background(self.transformer) if self.device == "cpu" else None
+        self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if self.device == "cpu" else None
 
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer, with its own scheduler."""
