@@ -109,6 +109,7 @@ class TimestepEmbedder(nn.Module):
 
     @staticmethod
     def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+        # computed in fp32 at every call: a buffer would be rounded by model.to(bfloat16)
         half = dim // 2
         freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
         args = t[:, None].float() * freqs[None]  # (N, half)
@@ -376,8 +377,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
     def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
         # (N, T, p*p*C) -> (N, C, H, W)
         c, p, g = self.out_channels, self.config.patch_size, self.grid_size
-        x = x.reshape(x.shape[0], g, g, p, p, c)
-        x = torch.einsum("nhwpqc->nchpwq", x)
+        x = x.reshape(x.shape[0], g, g, p, p, c).permute(0, 5, 1, 3, 2, 4)  # (N, C, g, p, g, p)
         return x.reshape(x.shape[0], c, g * p, g * p)
 
     def encode_text(self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor | None = None,
