@@ -82,11 +82,11 @@ def peers(cfg: dict):
     return pixart, dit
 
 
-def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None) -> dict[str, float]:
+def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None = None, grad: bool = False) -> dict[str, float]:
     """Median seconds per call, timing the calls in turn in every round, so that a machine
     whose speed drifts affects every model alike (the ratios are what the table is for)."""
     times: dict[str, list[float]] = {name: [] for name in calls}
-    with torch.no_grad(), autocast_context("cpu", autocast):
+    with torch.set_grad_enabled(grad), autocast_context("cpu", autocast):
         for fn in calls.values():  # warm-up; a compiled call compiles here
             for _ in range(3):
                 fn()
@@ -155,7 +155,6 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
     from lab.runtime import example_images, runtime
 
     runs = {
-        "Forward & reverse: 20-step trace, every panel": lambda: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler")),
         "Sampler race (8 steps + 4-32 step curves + reference)": lambda: race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None),
         "A flow in 2-D (train 6 s + two flows)": lambda: flow2d.run_flow("two moons", 3.0, 30, 0),
         "Two paths to noise (10 steps)": lambda: paths.paths(str(example_images()[0]), 0, 10),
@@ -163,19 +162,25 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
     }
     rt = runtime()
     if rt.compile_thread is not None:
-        rt.compile_thread.join()  # the app a minute after start: the compiled step is in place
+        rt.compile_thread.join()  # the app a minute after start: the compiled steps are in place
     compiled = dict(rt.transformer.compiled_steps)
-    trace_label = "Forward & reverse: 20-step trace, every panel"
+
+    def trace_with(graphs: dict):  # the 20-step trace handler, with or without the compiled step
+        def run():
+            rt.transformer.compiled_steps.clear()
+            rt.transformer.compiled_steps.update(graphs)
+            list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))
+        return run
+
+    ab = interleaved_times({"eager": trace_with({}), "compiled": trace_with(compiled)}, 2 * reps)
+    label = "Forward & reverse: 20-step trace, every panel"
+    results.update({f"view_{label}_eager": ab["eager"], f"view_{label}": ab["compiled"]})
+    rows.append((f"view: {label}", f"{ab['eager']:.2f} s eager, {ab['compiled']:.2f} s compiled",
+                 "handler call, shipped weights; timed in turn (the app is eager until its background compile is ready)"))
     for label, fn in runs.items():
-        sec = median_time(fn, reps if label == trace_label else max(2, reps // 3), warmup=1)
+        sec = median_time(fn, max(2, reps // 3), warmup=1)
         results[f"view_{label}"] = sec
         rows.append((f"view: {label}", f"{sec:.2f} s", "handler call, shipped weights" + (", compiled step" if compiled else "")))
-    rt.transformer.compiled_steps.clear()  # and in its first minute, eager
-    label = trace_label
-    sec = median_time(runs[label], reps, warmup=1)
-    rt.transformer.compiled_steps.update(compiled)
-    results[f"view_{label}_eager"] = sec
-    rows.append((f"view: {label}, eager", f"{sec:.2f} s", "handler call, before the background compile is ready"))
     frames = list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))[-1][0]
     sec = median_time(lambda: trace.view(frames, 10), reps * 2)
     results["view_trace_slider"] = sec
@@ -273,11 +278,20 @@ def main() -> None:
     compile_s = time.perf_counter()
     compile_step(pipe.transformer, 2, pipe.transformer.dtype)  # what lab.runtime does in the background
     compile_s = time.perf_counter() - compile_s
-    t = median_time(call, max(3, reps // 2), warmup=1)
-    results.update(latency_compiled_b1=t, compile_s=compile_s)
-    rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, batch 1, compiled step ({app_precision})", f"{t:.3f} s",
-                 f"the app once its background compile is ready ({compile_s:.0f} s here; Inductor's cache was "
-                 f"{'warm' if compile_s < 30 else 'cold'})"))
+    graphs = dict(pipe.transformer.compiled_steps)
+
+    def with_graphs(on: bool):  # the same pipeline call, with or without the compiled step
+        def run():
+            pipe.transformer.compiled_steps.clear()
+            pipe.transformer.compiled_steps.update(graphs if on else {})
+            call()
+        return run
+
+    ab = interleaved_times({"eager": with_graphs(False), "compiled": with_graphs(True)}, 4 * reps, None)
+    results.update(latency_ab_eager_b1=ab["eager"], latency_compiled_b1=ab["compiled"], compile_s=compile_s)
+    rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, batch 1: eager vs compiled step ({app_precision})",
+                 f"{ab['eager']:.3f} s vs {ab['compiled']:.3f} s ({ab['eager'] / ab['compiled']:.2f}×)",
+                 f"interleaved; the app compiles the step in the background ({compile_s:.0f} s here)"))
     pipe.transformer.compiled_steps.clear()
 
     # ---- forward: ours vs diffusers peers, same inputs
@@ -310,30 +324,26 @@ def main() -> None:
     states, masks = torch.randn(bs, 16, cfg["text_dim"]), torch.ones(bs, 16)
     train_dtype = app_dtype
 
-    def step():
-        loss = flow_matching_loss(train_model, x0, states, masks, lambda: autocast_context("cpu", train_dtype))
+    def step(forward):  # one training step as training.train runs it; `forward` is the model or its compiled graph
+        loss = flow_matching_loss(forward, x0, states, masks, lambda: autocast_context("cpu", train_dtype))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(train_model.parameters(), 1.0)
         opt.step()
         ema.update(train_model, 1000)
 
-    sec = median_time(step, reps * 2, warmup=3)
-    results["train_img_per_s"] = bs / sec
-    rows.append((f"training, batch {bs} ({'bf16 autocast' if train_dtype else 'fp32'})", f"{bs / sec:.0f} img/s", "loss + backward + AdamW + clip + EMA"))
-
-    if not args.quick:  # a compiled training step: about a minute of compilation first
+    calls = {"eager": lambda: step(train_model)}
+    if not args.quick:  # a compiled training step: about a minute of compilation first (in the warm-up)
         compiled = torch.compile(train_model)
-
-        def cstep():
-            loss = flow_matching_loss(compiled, x0, states, masks, lambda: autocast_context("cpu", train_dtype))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-        sec = median_time(cstep, reps * 2, warmup=3)
-        results["train_img_per_s_compiled"] = bs / sec
-        rows.append((f"training, batch {bs}, torch.compile'd forward", f"{bs / sec:.0f} img/s", "after compilation; `--compile` in training.train"))
+        calls["compiled"] = lambda: step(compiled)
+    secs = interleaved_times(calls, reps * 2, grad=True)
+    results["train_img_per_s"] = bs / secs["eager"]
+    rows.append((f"training, batch {bs} ({'bf16 autocast' if train_dtype else 'fp32'})", f"{bs / secs['eager']:.0f} img/s",
+                 "loss + backward + AdamW + clip + EMA"))
+    if "compiled" in secs:
+        results["train_img_per_s_compiled"] = bs / secs["compiled"]
+        rows.append((f"training, batch {bs}, torch.compile'd forward", f"{bs / secs['compiled']:.0f} img/s",
+                     "the same step, timed in turn with the eager one; training.train's default (`--no-compile` skips it)"))
 
     view_timings(reps, rows, results)
 

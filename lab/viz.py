@@ -135,13 +135,22 @@ def subplots(*args, **kwargs):
     return plt.subplots(*args, **kwargs)
 
 
-def finished(fig):
-    """Lay the figure out and release pyplot's reference to it (Gradio keeps its own)."""
+def finished(fig, margins: dict | None = None):
+    """Lay the figure out and release pyplot's reference to it (Gradio keeps its own). Fixed
+    `margins` (subplots_adjust) skip tight_layout's text measuring, which is most of the time
+    of a small figure redrawn on every slider move."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    if margins is None:
+        fig.tight_layout()
+    else:
+        fig.subplots_adjust(**margins)
     plt.close(fig)
     return fig
+
+
+# the schedule figure's layout, fixed: it is redrawn at every move of the trace's slider
+SCHEDULE_MARGINS = dict(left=0.07, right=0.98, bottom=0.17, top=0.89, wspace=0.04)
 
 
 def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):
@@ -172,7 +181,8 @@ def schedule_figure(sigmas: list[float], current: int | None = None, current_sig
     ax2.set_title("σ seen in training", fontsize=10)
     ax2.set_ylim(-0.03, 1.03)
     ax2.set_xticks([])
-    return finished(fig)
+    ax2.tick_params(labelleft=False)  # the same σ axis as the left panel's
+    return finished(fig, SCHEDULE_MARGINS)
 
 
 def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
