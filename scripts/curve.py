@@ -15,7 +15,7 @@ import argparse
 import json
 import re
 
-from pipelines import DEFAULT_SAMPLER, DiTText2ImagePipeline, DiTTransformer, make_scheduler
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DiTText2ImagePipeline, DiTTransformer, make_scheduler
 from pipelines.hardware import set_threads
 from training.data import EmojiDataset
 from training.evaluate import evaluate
@@ -25,13 +25,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("snapshots", type=Path, nargs="+")
     p.add_argument("--set", dest="which", default="gate", choices=["gate", "tune"])
+    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="the same for every snapshot")
     args = p.parse_args()
     set_threads()
     ds = EmojiDataset.load()
     for snap in sorted(args.snapshots, key=lambda s: int(re.findall(r"\d+", s.name)[-1])):
         pipe = DiTText2ImagePipeline(DiTTransformer.from_pretrained(snap).eval(), make_scheduler(DEFAULT_SAMPLER))
         pipe.set_progress_bar_config(disable=True)
-        m, _, _ = evaluate(pipe, ds, which=args.which)
+        m, _, _ = evaluate(pipe, ds, which=args.which, guidance=args.guidance)
         keys = ("generated_top5", "real_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_real_top5", "paraphrase_top5_vs_ceiling")
         print(json.dumps({"minutes": int(re.findall(r"\d+", snap.name)[-1]), **{k: m[k] for k in keys}}), flush=True)
 
