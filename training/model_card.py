@@ -90,8 +90,7 @@ Settings were chosen on a disjoint tuning set (64 other names, 32 other paraphra
 
 {sweep}
 
-Accuracy over the last phase's training (gate set, `python scripts/curve.py {run_dir}/snap-*`; minute 0 is
-the weights it started from):
+Accuracy over the last phase's training (`{curve_command}`; minute 0 is the weights it started from):
 
 {curve}
 
@@ -147,7 +146,8 @@ def capacity_table(arms: dict[str, tuple[list[dict], list[dict]]]) -> str:
 
 
 def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history: str, curve: list[dict], sweep: list[dict],
-                     oov_reading: str, capacity: dict | None = None) -> Path:
+                     oov_reading: str, capacity: dict | None = None,
+                     curve_command: str = "python scripts/curve.py runs/<run>/snap-*") -> Path:
     from safetensors import safe_open
 
     from .evaluate import GRID_PROMPTS, OOV_PROMPTS
@@ -167,7 +167,7 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history
         interval=f", guided only at {interval[0]} ≤ σ ≤ {interval[1]}" if interval else "",
         sweep=markdown_table(sweep, ["sampler", "guidance", "interval", "steps", "name_top5", "paraphrase_top5"]),
         curve=markdown_table(curve, ["minutes", "generated_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_top5_vs_ceiling"]),
-        capacity=capacity_table(capacity or {}), run_dir=run_dir or "runs/<run>",
+        capacity=capacity_table(capacity or {}), curve_command=curve_command,
         grid_prompts=", ".join(GRID_PROMPTS), oov_prompts=", ".join(OOV_PROMPTS), oov_reading=oov_reading,
         **{k: v for k, v in metrics.items() if isinstance(v, float)},
     )
@@ -192,6 +192,7 @@ def main() -> None:
     p.add_argument("--sweep", type=Path, default=None, help="scripts/sweep.py output")
     p.add_argument("--history", type=Path, required=True, help="a Markdown file: the training commands, minutes and hardware")
     p.add_argument("--oov-reading", type=Path, required=True, help="a Markdown file: what a person can name in the OOV grid")
+    p.add_argument("--curve-command", default="python scripts/curve.py runs/<run>/snap-*", help="how --curve was made")
     p.add_argument("--capacity", nargs=3, action="append", default=[], metavar=("LABEL", "CURVE", "LOG"),
                    help="a capacity-comparison arm: its label, scripts/curve.py --set tune output and log.jsonl")
     args = p.parse_args()
@@ -199,7 +200,7 @@ def main() -> None:
     sweep = [r for r in lines(args.sweep) if "best" not in r]
     print("wrote", write_model_card(args.weights, json.loads(args.metrics.read_text()), args.run_dir, args.history.read_text().strip(),
                                    lines(args.curve), sweep, args.oov_reading.read_text().strip(),
-                                   {label: (lines(Path(c)), lines(Path(g))) for label, c, g in args.capacity}))
+                                   {label: (lines(Path(c)), lines(Path(g))) for label, c, g in args.capacity}, args.curve_command))
 
 
 if __name__ == "__main__":
