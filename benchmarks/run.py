@@ -31,7 +31,7 @@ from pipelines.hardware import autocast_context, best_autocast_dtype, cpu_has_na
 from training.train import EMA, flow_matching_loss  # noqa: E402
 
 WEIGHTS = ROOT / "weights" / "dit-emoji"
-GUIDANCE_INTERVAL = (0.2, 0.9)  # the interval the tuning sweep tried (weights/dit-emoji/evaluation/sweep.jsonl)
+GUIDANCE_INTERVAL = (0.2, 0.9)  # an interval of the kind the tuning sweep tries, for its latency only
 
 
 def median_time(fn, repeats: int, warmup: int = 2) -> float:
@@ -96,6 +96,15 @@ def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None = N
                 fn()
                 times[name].append(time.perf_counter() - t)
     return {name: statistics.median(v) for name, v in times.items()}
+
+
+def with_steps(transformer, graphs: dict, fn):
+    """`fn` to run with exactly these compiled steps in place ({} = eager), for timing in turn."""
+    def run():
+        transformer.compiled_steps.clear()
+        transformer.compiled_steps.update(graphs)
+        fn()
+    return run
 
 
 def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, results: dict) -> None:
@@ -164,15 +173,9 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
     if rt.compile_thread is not None:
         rt.compile_thread.join()  # the app a minute after start: the compiled steps are in place
     compiled = dict(rt.transformer.compiled_steps)
-
-    def trace_with(graphs: dict):  # the 20-step trace handler, with or without the compiled step
-        def run():
-            rt.transformer.compiled_steps.clear()
-            rt.transformer.compiled_steps.update(graphs)
-            list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))
-        return run
-
-    ab = interleaved_times({"eager": trace_with({}), "compiled": trace_with(compiled)}, 2 * reps)
+    run_trace = lambda: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))  # noqa: E731
+    ab = interleaved_times({"eager": with_steps(rt.transformer, {}, run_trace),
+                            "compiled": with_steps(rt.transformer, compiled, run_trace)}, 2 * reps)
     label = "Forward & reverse: 20-step trace, every panel"
     results.update({f"view_{label}_eager": ab["eager"], f"view_{label}": ab["compiled"]})
     rows.append((f"view: {label}", f"{ab['eager']:.2f} s eager, {ab['compiled']:.2f} s compiled",
@@ -279,15 +282,8 @@ def main() -> None:
     compile_step(pipe.transformer, 2, pipe.transformer.dtype)  # what lab.runtime does in the background
     compile_s = time.perf_counter() - compile_s
     graphs = dict(pipe.transformer.compiled_steps)
-
-    def with_graphs(on: bool):  # the same pipeline call, with or without the compiled step
-        def run():
-            pipe.transformer.compiled_steps.clear()
-            pipe.transformer.compiled_steps.update(graphs if on else {})
-            call()
-        return run
-
-    ab = interleaved_times({"eager": with_graphs(False), "compiled": with_graphs(True)}, 4 * reps, None)
+    ab = interleaved_times({"eager": with_steps(pipe.transformer, {}, call),
+                            "compiled": with_steps(pipe.transformer, graphs, call)}, 4 * reps)
     results.update(latency_ab_eager_b1=ab["eager"], latency_compiled_b1=ab["compiled"], compile_s=compile_s)
     rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, batch 1: eager vs compiled step ({app_precision})",
                  f"{ab['eager']:.3f} s vs {ab['compiled']:.3f} s ({ab['eager'] / ab['compiled']:.2f}×)",

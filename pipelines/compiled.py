@@ -1,7 +1,8 @@
 """The denoising step compiled with torch.compile, without making anyone wait for it.
 
-Compiling the DiT's step takes about a minute on 2 CPU cores and makes each step faster
-afterwards (benchmarks/README.md). An app cannot spend that minute at start-up, so
+Compiling the DiT's step takes seconds to a minute on 2 CPU cores (4-15 s measured on an idle
+machine, far longer beside other work) and makes each step faster afterwards
+(benchmarks/README.md). An app cannot spend that at start-up, so
 `compile_in_background` compiles in a daemon thread while requests run the eager model,
 checks the compiled graph against eager on the same inputs, and only then registers it
 in `transformer.compiled_steps`, which `DiTTransformer.forward` consults per call. Calls

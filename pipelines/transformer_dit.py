@@ -43,7 +43,6 @@ class TextConditioning:
 
     pooled: torch.Tensor  # (N, D) the pooled text embedding, added to the timestep's
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per block: cross-attention keys, values (N, H, L, hd)
-    mask: torch.Tensor  # (N, L), 1 = a real token
     bias: torch.Tensor  # (N, 1, 1, L) additive attention bias: 0 for a real token, -inf for padding
 
 
@@ -393,8 +392,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
         bias = torch.zeros(encoder_attention_mask.shape, dtype=context.dtype, device=context.device)
         bias = bias.masked_fill(encoder_attention_mask == 0, float("-inf"))[:, None, None, :]
-        return TextConditioning(self.text_pool_embedder(pooled_projections), [b.cross_attn.kv_heads(context) for b in self.blocks],
-                                encoder_attention_mask, bias)
+        return TextConditioning(self.text_pool_embedder(pooled_projections), [b.cross_attn.kv_heads(context) for b in self.blocks], bias)
 
     def velocity(self, hidden_states: torch.Tensor, timestep: torch.Tensor, text: TextConditioning,
                  return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
