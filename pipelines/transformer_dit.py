@@ -43,7 +43,10 @@ class TextConditioning:
 
     pooled: torch.Tensor  # (N, D) the pooled text embedding, added to the timestep's
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per block: cross-attention keys, values (N, H, L, hd)
-    bias: torch.Tensor  # (N, 1, 1, L) additive attention bias: 0 for a real token, -inf for padding
+    bias: torch.Tensor  # (N, H, 1, L) additive attention bias: 0 for a real token, -inf for padding
+    # per block, at inference: the query and output projections folded into the keys and values
+    # (Attention.fold_text); None under autograd, where the blocks run their plain modules
+    folded: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
 
 
 # Below this many keys, explicit matmul-softmax attention beats the fused SDPA kernel on CPU
@@ -71,13 +74,25 @@ def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tenso
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    # x: (N, T, D); shift, scale: (N, D). One fused multiply-add instead of a multiply and an add.
-    return torch.addcmul(shift.unsqueeze(1), x, 1 + scale.unsqueeze(1))
+    # x: (N, T, D); shift, scale: (N, 1, D). One fused multiply-add instead of a multiply and an add.
+    return torch.addcmul(shift, x, 1 + scale)
 
 
 def gated(x: torch.Tensor, gate: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    # the adaLN-Zero residual x + gate * out, fused; gate: (N, D)
-    return torch.addcmul(x, gate.unsqueeze(1), out)
+    # the adaLN-Zero residual x + gate * out, fused; gate: (N, 1, D)
+    return torch.addcmul(x, gate, out)
+
+
+# baddbmm's `input` when there is no bias to add (beta=0 ignores its values): one zero-dim
+# tensor per dtype and device, never written, instead of a new one at every call.
+_NO_BIAS: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def no_bias(like: torch.Tensor) -> torch.Tensor:
+    key = (like.dtype, like.device)
+    if key not in _NO_BIAS:
+        _NO_BIAS[key] = torch.zeros((), dtype=like.dtype, device=like.device)
+    return _NO_BIAS[key]
 
 
 def get_2d_sincos_pos_embed(embed_dim: int, grid_size: int) -> np.ndarray:
@@ -150,13 +165,46 @@ class Attention(nn.Module):
         k, v = self.kv(context).view(n, length, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).contiguous()
         return k, v
 
+    def fold_text(self, k: torch.Tensor, v: torch.Tensor, attn_bias: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Cross-attention's query and output projections folded into this prompt's keys and
+        values, once per run. Per head h, with q = x Wq_h^T + bq_h and out = sum_h P_h v_h Wp_h^T:
+
+            scores_h = x (Wq_h^T k_h^T) / sqrt(hd) + bq_h k_h^T / sqrt(hd) + mask    -> a: (N, D, H*L), c: (N, 1, H*L)
+            out      = sum_h P_h (v_h Wp_h^T)                                          -> b: (N, H*L, D)
+
+        so each step runs two small batched GEMMs over all heads at once, instead of the two
+        D x D projections and a copy to and from head-major layout. The same sums in another
+        order: equal up to rounding. Worth it while H*L <= D (DiTTransformer.encode_text checks)."""
+        n, h, length, hd = k.shape
+        k = k * hd**-0.5
+        wq, bq = self.q.weight.view(h, hd, -1), self.q.bias.view(h, hd)  # (H, hd, D), (H, hd)
+        a = torch.einsum("hed,nhle->ndhl", wq, k).reshape(n, -1, h * length)
+        c = (torch.einsum("he,nhle->nhl", bq, k) + attn_bias.view(n, h, length)).reshape(n, 1, h * length)
+        b = torch.einsum("nhle,dhe->nhld", v, self.proj.weight.view(-1, h, hd)).reshape(n, h * length, -1)
+        return a, c, b
+
+    def folded_attention(self, x: torch.Tensor, folded: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+                         residual: torch.Tensor | None, return_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Cross-attention from fold_text's tensors: x (N, T, D) -> (N, T, D) [+ residual]."""
+        a, c, b = folded
+        n, t, _ = x.shape
+        weights = torch.baddbmm(c, x, a).view(n, t, self.num_heads, -1).softmax(dim=-1)  # (N, T, H, L)
+        base = self.proj.bias if residual is None else residual + self.proj.bias
+        out = torch.baddbmm(base, weights.view(n, t, -1), b)
+        return out, weights.transpose(1, 2) if return_weights else None  # weights as (N, H, T, L)
+
     def forward(
         self,
         x: torch.Tensor,
         kv: tuple[torch.Tensor, torch.Tensor] | None = None,
-        attn_bias: torch.Tensor | None = None,  # (N, 1, 1, L), added to the scores
+        attn_bias: torch.Tensor | None = None,  # (N, H, 1, L), added to the scores
         return_weights: bool = False,
+        residual: torch.Tensor | None = None,  # added to the output
+        folded: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,  # from fold_text
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if folded is not None:
+            return self.folded_attention(x, folded, residual, return_weights)
         n, t, d = x.shape
         h, hd = self.num_heads, self.head_dim
         if self.is_cross:
@@ -168,7 +216,7 @@ class Attention(nn.Module):
         if return_weights or k.shape[-2] <= EXPLICIT_ATTENTION_MAX_KEYS:
             length = k.shape[-2]
             # scores = bias + (q k^T) / sqrt(hd), as one batched GEMM over the N*H heads
-            bias = q.new_zeros(()) if attn_bias is None else attn_bias.expand(n, h, 1, length).reshape(n * h, 1, length)
+            bias = no_bias(q) if attn_bias is None else attn_bias.view(n * h, 1, length)
             scores = torch.baddbmm(bias, q.view(n * h, t, hd), k.reshape(n * h, length, hd).transpose(1, 2),
                                    beta=0.0 if attn_bias is None else 1.0, alpha=hd**-0.5)
             weights = scores.softmax(dim=-1)
@@ -177,7 +225,8 @@ class Attention(nn.Module):
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
         out = out.transpose(1, 2).reshape(n, t, d)
-        return linear(self.proj, out), weights if return_weights else None
+        out = linear(self.proj, out)
+        return out if residual is None else residual + out, weights if return_weights else None
 
 
 class DiTBlock(nn.Module):
@@ -203,19 +252,19 @@ class DiTBlock(nn.Module):
     def forward(
         self,
         x: torch.Tensor,  # (N, T, D) image tokens
-        mod: torch.Tensor,  # (N, 6D) this block's adaLN output (DiTTransformer.modulations)
+        mod: torch.Tensor,  # (N, 1, 6D) this block's adaLN output (DiTTransformer.modulations)
         kv: tuple[torch.Tensor, torch.Tensor],  # this block's cross-attention keys/values of the text
-        attn_bias: torch.Tensor | None,  # (N, 1, 1, L) 0 = attend, -inf = padding
+        attn_bias: torch.Tensor | None,  # (N, H, 1, L) 0 = attend, -inf = padding
         skip: torch.Tensor | None = None,  # (N, T, D) from the mirrored block
         return_weights: bool = False,
+        folded: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,  # TextConditioning.folded[i]
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.skip_linear is not None:
             x = linear(self.skip_linear, torch.cat([x, skip], dim=-1))
-        shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod.chunk(6, dim=1)
+        shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod.chunk(6, dim=-1)
         attn_out, _ = self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
         x = gated(x, gate_msa, attn_out)
-        cross_out, weights = self.cross_attn(self.norm_cross(x), kv, attn_bias, return_weights)
-        x = x + cross_out
+        x, weights = self.cross_attn(self.norm_cross(x), kv, attn_bias, return_weights, residual=x, folded=folded)
         x = gated(x, gate_mlp, self.feed_forward(modulate(self.norm2(x), shift_mlp, scale_mlp)))
         return x, weights
 
@@ -234,7 +283,7 @@ class FinalLayer(nn.Module):
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * hidden_size))
 
     def forward(self, x: torch.Tensor, mod: torch.Tensor) -> torch.Tensor:
-        shift, scale = mod.chunk(2, dim=1)  # mod: (N, 2D), this layer's adaLN output
+        shift, scale = mod.chunk(2, dim=-1)  # mod: (N, 1, 2D), this layer's adaLN output
         return linear(self.linear, modulate(self.norm_final(x), shift, scale))
 
 
@@ -338,7 +387,8 @@ class DiTTransformer(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.out_conv.bias)
 
     def modulations(self, c: torch.Tensor) -> list[torch.Tensor]:
-        """Every block's adaLN output (N, 6D), then the final layer's (N, 2D), from c (N, D).
+        """Every block's adaLN output (N, 1, 6D), then the final layer's (N, 1, 2D), from c (N, D);
+        the token axis is there once, so the blocks broadcast over tokens without reshaping.
 
         They all read the same c, so at inference one GEMM over the layers' stacked weights
         computes them (one call instead of depth + 1 small ones). Training, torch.compile (its
@@ -348,9 +398,9 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         linears = [layer[-1] for layer in layers]
         if (torch.is_grad_enabled() or torch.compiler.is_compiling()
                 or any(lin.weight.dtype != c.dtype for lin in linears)):
-            return [layer(c) for layer in layers]
+            return [layer(c).unsqueeze(1) for layer in layers]
         weight, bias = self._stacked_adaLN(linears)
-        return list(F.linear(F.silu(c), weight, bias).split([lin.out_features for lin in linears], dim=1))
+        return list(F.linear(F.silu(c), weight, bias).unsqueeze(1).split([lin.out_features for lin in linears], dim=-1))
 
     def _stacked_adaLN(self, linears: list[nn.Linear]) -> tuple[torch.Tensor, torch.Tensor]:
         # Rebuilt whenever a weight is replaced or changed in place (load, .to(), an optimizer
@@ -391,8 +441,22 @@ class DiTTransformer(ModelMixin, ConfigMixin):
             pooled_projections = (encoder_hidden_states * m).sum(1) / m.sum(1).clamp(min=1.0)
         context = self.caption_projection(encoder_hidden_states)  # (N, L, D)
         bias = torch.zeros(encoder_attention_mask.shape, dtype=context.dtype, device=context.device)
-        bias = bias.masked_fill(encoder_attention_mask == 0, float("-inf"))[:, None, None, :]
-        return TextConditioning(self.text_pool_embedder(pooled_projections), [b.cross_attn.kv_heads(context) for b in self.blocks], bias)
+        # one row per head, made once per run, so every step's attention reads it as a view
+        heads = self.config.num_heads
+        bias = bias.masked_fill(encoder_attention_mask == 0, float("-inf"))[:, None, None, :].expand(-1, heads, 1, -1).contiguous()
+        kv = [b.cross_attn.kv_heads(context) for b in self.blocks]
+        folded = None
+        if self.can_fold_text(context):
+            folded = [b.cross_attn.fold_text(k, v, bias) for b, (k, v) in zip(self.blocks, kv)]
+        return TextConditioning(self.text_pool_embedder(pooled_projections), kv, bias, folded)
+
+    def can_fold_text(self, context: torch.Tensor) -> bool:
+        """Attention.fold_text pays at inference while heads x text tokens <= width (here
+        4 x 16 <= 256), with weights in the compute dtype (not fp8 storage under layerwise casting)."""
+        q = self.blocks[0].cross_attn.q.weight
+        same_dtype = q.dtype == context.dtype or (torch.is_autocast_enabled(context.device.type) and q.dtype == torch.float32)
+        return (not torch.is_grad_enabled() and same_dtype
+                and self.config.num_heads * context.shape[1] <= self.config.hidden_size)
 
     def velocity(self, hidden_states: torch.Tensor, timestep: torch.Tensor, text: TextConditioning,
                  return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -407,7 +471,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         attention_maps = []
         for i, block in enumerate(self.blocks):
             skip = skips.pop() if block.skip_linear is not None else None
-            x, weights = block(x, mods[i], text.kv[i], text.bias, skip, return_attention)
+            x, weights = block(x, mods[i], text.kv[i], text.bias, skip, return_attention, text.folded and text.folded[i])
             if self.config.long_skip and i < half:
                 skips.append(x)
             if return_attention:
