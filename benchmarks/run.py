@@ -169,7 +169,7 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
 
     runs = {
         "Sampler race (8 steps + 4-32 step curves + reference)": lambda: race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None),
-        "A flow in 2-D (train 6 s + two flows)": lambda: flow2d.run_flow("two moons", 3.0, 30, 0),
+        "A flow in 2-D (train 4000 steps + two flows)": lambda: flow2d.run_flow("two moons", 3.0, 30, 0),
         "Two paths to noise (10 steps)": lambda: paths.paths(str(example_images()[0]), 0, 10),
         "Attention maps": lambda: explain.attention("red heart", 0, 0.5),
     }

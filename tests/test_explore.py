@@ -3,6 +3,7 @@
 import numpy as np
 import PIL.Image
 import pytest
+import torch
 
 from lab import flow2d, learn, paths, race
 from lab.runtime import Runtime, example_images, use_runtime
@@ -95,3 +96,14 @@ def test_two_paths():
     # both end at the same noise
     assert np.abs(state["vp"][-1].astype(int) - state["rf"][-1].astype(int)).max() <= 1
     assert "VP" in text and "RF" in text
+
+
+def test_flow_in_2d_is_the_same_for_a_seed_and_restores_threads():
+    """A fixed number of training steps (not a time budget): the same seed gives the same field
+    whatever the machine's load, and the single-thread training leaves the thread count as it was."""
+    threads = torch.get_num_threads()
+    a, note, _, _ = flow2d.run_flow("spiral", 2.0, 8, 3)
+    b, _, _, _ = flow2d.run_flow("spiral", 2.0, 8, 3)
+    assert len(a.losses) == flow2d.TRAIN_STEPS and f"Trained {flow2d.TRAIN_STEPS} steps" in note
+    assert all(np.array_equal(a.paths[g], b.paths[g]) for g in a.paths)
+    assert torch.get_num_threads() == threads
