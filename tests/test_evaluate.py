@@ -1,4 +1,8 @@
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import torch
 
 from training.data import EmojiDataset, EmojiRecord
@@ -84,3 +88,10 @@ def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transforme
     import re
 
     assert re.search(r"\{[a-z_0-9]+[:}]", card) is None  # no template field left unfilled
+
+
+@pytest.mark.parametrize("module", ["pipelines.evaluate", "training.evaluate"])
+def test_evaluate_command_exists_and_says_what_it_reports(module):
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "paraphrase top-5" in out.stdout and "--set" in out.stdout

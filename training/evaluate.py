@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
+from pipelines import DEFAULT_WEIGHTS
 from pipelines.hardware import set_threads
 from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
 from . import paraphrases
@@ -164,8 +165,9 @@ def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidan
 def main(argv: list[str] | None = None) -> None:
     from pipelines.pipeline_dit import DiTText2ImagePipeline
 
-    p = argparse.ArgumentParser(description="Judge-based evaluation of a DiT Lab pipeline.")
-    p.add_argument("weights", type=Path)
+    p = argparse.ArgumentParser(description="Judge-based evaluation of a DiT Lab pipeline: name top-5 and held-out "
+                                "paraphrase top-5, each beside what real images of the intended emoji get (the ceiling).")
+    p.add_argument("weights", type=Path, nargs="?", default=DEFAULT_WEIGHTS, help="a saved pipeline (default: the shipped weights)")
     p.add_argument("--set", dest="which", choices=["gate", "tune"], default="gate",
                    help="gate: the set the quality gate and the card use; tune: a disjoint set for choosing settings")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
