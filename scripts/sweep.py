@@ -37,14 +37,20 @@ def main() -> None:
     ds = EmojiDataset.load()
     best = {"sampler": args.samplers[0], "guidance": args.guidance[0], "interval": None, "steps": args.steps[0], "score": -1.0}
 
+    done: dict[tuple, dict] = {}  # each stage re-measures the previous winner: measure it once
+
     def measure(**change) -> dict:
         s = {**best, **change}
+        key = tuple(s[k] for k in ("sampler", "guidance", "interval", "steps"))
+        if key in done:
+            return done[key]
         pipe.set_sampler(s["sampler"])
         m, _, _ = evaluate(pipe, ds, images_per_caption=args.images_per_caption, steps=s["steps"], guidance=s["guidance"],
                            which="tune", guidance_interval=s["interval"])
         row = {k: s[k] for k in ("sampler", "guidance", "interval", "steps")} | {"images_per_caption": args.images_per_caption,
             "name_top5": m["generated_top5"], "paraphrase_top5": m["paraphrase_top5"], "score": m["generated_top5"] + m["paraphrase_top5"]}
         print(json.dumps(row), flush=True)
+        done[key] = row
         return row
 
     def stage(key: str, values) -> None:
