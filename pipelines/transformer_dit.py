@@ -430,10 +430,12 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         return x.reshape(x.shape[0], c, g * p, g * p)
 
     def encode_text(self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor | None = None,
-                    pooled_projections: torch.Tensor | None = None) -> TextConditioning:
+                    pooled_projections: torch.Tensor | None = None, fold: bool = True) -> TextConditioning:
         """Everything the DiT computes from the text alone: the pooled embedding added to the
-        timestep's, and every block's cross-attention keys/values. A sampler calls this once
-        per run and passes the result to every step (`text_conditioning=`)."""
+        timestep's, every block's cross-attention keys/values and (`fold`, at inference) their
+        folded projections. A sampler calls this once per run and passes the result to every
+        step (`text_conditioning=`); folding costs about what it saves in one step, so a
+        single call does not fold."""
         if encoder_attention_mask is None:
             encoder_attention_mask = torch.ones(encoder_hidden_states.shape[:2], device=encoder_hidden_states.device)
         if pooled_projections is None:
@@ -446,7 +448,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         bias = bias.masked_fill(encoder_attention_mask == 0, float("-inf"))[:, None, None, :].expand(-1, heads, 1, -1).contiguous()
         kv = [b.cross_attn.kv_heads(context) for b in self.blocks]
         folded = None
-        if self.can_fold_text(context):
+        if fold and self.can_fold_text(context):
             folded = [b.cross_attn.fold_text(k, v, bias) for b, (k, v) in zip(self.blocks, kv)]
         return TextConditioning(self.text_pool_embedder(pooled_projections), kv, bias, folded)
 
@@ -497,7 +499,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
         n = hidden_states.shape[0]
         if timestep.ndim == 0:
             timestep = timestep.expand(n)
-        text = text_conditioning or self.encode_text(encoder_hidden_states, encoder_attention_mask, pooled_projections)
+        text = text_conditioning or self.encode_text(encoder_hidden_states, encoder_attention_mask, pooled_projections, fold=False)
         # A graph compiled for this batch and dtype (pipelines.compiled), when one is ready
         compiled = None if return_attention or torch.is_grad_enabled() else self.compiled_steps.get((n, hidden_states.dtype))
         x, attention_maps = (compiled or self.velocity)(hidden_states, timestep, text, return_attention)
