@@ -93,8 +93,8 @@ def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None = N
                 fn()
         order = random.Random(0)
         for _ in range(rounds):
-            # a new order every round: a model measured up to 4 % slower when it ran right after
-            # a particular other one (caches), which a fixed order charges to one model only
+            # a new order every round: identical models measured differently depending on which
+            # model ran just before them (caches), which a fixed order charges to one model only
             for name in order.sample(list(calls), len(calls)):
                 t = time.perf_counter()
                 calls[name]()
@@ -206,8 +206,8 @@ def notes(results: dict) -> str:
         "- **Per step vs full**: the pipeline computes the text's cross-attention keys/values and pooled embedding, and "
         "folds the cross-attention's projections into them, once per run (`DiTTransformer.encode_text`); \"full\" redoes "
         "that at every call, as the peers do, since diffusers runs them that way.",
-        "- **Order**: every round times the models in a new random order; a model measured up to 4 % slower when it ran "
-        "right after one particular other model, which a fixed order would charge to that one model.",
+        "- **Order**: every round times the models in a new random order: two identical copies of our model measured "
+        "differently depending only on which model ran just before them, which a fixed order would charge to one model.",
     ]
     if "latency_compiled_b1" in results:
         lines.append(f"- **Compiled step**: `pipelines.compiled` compiles the step in a background thread "

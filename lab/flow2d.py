@@ -26,7 +26,7 @@ from .viz import finished, subplots, write_gif
 
 DATASETS = ["two moons", "spiral", "emoji silhouette"]
 TRAIN_STEPS = 4000  # a fixed number of steps, so a seed gives the same field on any machine and under any load
-TRAIN_SECONDS_MAX = 20.0  # only a safety cap: 4000 steps take about 4 s on one core
+TRAIN_SECONDS_MAX = 20.0  # only a safety cap: the note shows the seconds the 4000 steps took
 N_PARTICLES = 600
 SAME_MATHS = ("**Same maths as the big model.** The MLP learns v(x, σ, class) with exactly the DiT's objective and σ sampling; "
               "sampling is the same Euler ODE solve from σ = 1 to 0, and guidance the same v = v∅ + g·(v_c − v∅). Only the data "
@@ -73,7 +73,7 @@ def sample_data(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray
 @contextmanager
 def one_thread():
     """A 2-D MLP's ops are microseconds long: a second OpenMP thread only adds fork/join, and when
-    the other core is busy, waiting for it made a step 40x slower (36 ms vs 0.9 ms, measured).
+    the other core is busy, waiting for it made each step many times slower.
     The views share one model queue, so nothing else runs in this process meanwhile."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
