@@ -83,18 +83,6 @@ def gated(x: torch.Tensor, gate: torch.Tensor, out: torch.Tensor) -> torch.Tenso
     return torch.addcmul(x, gate, out)
 
 
-# baddbmm's `input` when there is no bias to add (beta=0 ignores its values): one zero-dim
-# tensor per dtype and device, never written, instead of a new one at every call.
-_NO_BIAS: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
-
-
-def no_bias(like: torch.Tensor) -> torch.Tensor:
-    key = (like.dtype, like.device)
-    if key not in _NO_BIAS:
-        _NO_BIAS[key] = torch.zeros((), dtype=like.dtype, device=like.device)
-    return _NO_BIAS[key]
-
-
 def get_2d_sincos_pos_embed(embed_dim: int, grid_size: int) -> np.ndarray:
     """Fixed 2D sin-cos positions, (grid_size**2, embed_dim), as in MAE and DiT."""
     grid_h = np.arange(grid_size, dtype=np.float64)
@@ -216,7 +204,7 @@ class Attention(nn.Module):
         if return_weights or k.shape[-2] <= EXPLICIT_ATTENTION_MAX_KEYS:
             length = k.shape[-2]
             # scores = bias + (q k^T) / sqrt(hd), as one batched GEMM over the N*H heads
-            bias = no_bias(q) if attn_bias is None else attn_bias.view(n * h, 1, length)
+            bias = q.new_zeros(()) if attn_bias is None else attn_bias.view(n * h, 1, length)
             scores = torch.baddbmm(bias, q.view(n * h, t, hd), k.reshape(n * h, length, hd).transpose(1, 2),
                                    beta=0.0 if attn_bias is None else 1.0, alpha=hd**-0.5)
             weights = scores.softmax(dim=-1)
