@@ -62,8 +62,7 @@ def test_build_is_idempotent(emoji):
 
 
 def test_paraphrases_and_free_prompts_are_never_training_captions(emoji):
-    from training.evaluate import OOV_PROMPTS
-    from training.paraphrases import GATE, TUNE
+    from training.paraphrases import GATE, OOV_PROMPTS, TUNE
 
     bank = {c.lower() for caps in emoji.caption_lists for c in caps}
     held = [p for p, _ in GATE + TUNE] + OOV_PROMPTS
@@ -79,3 +78,17 @@ def test_captions_cover_everyday_words(emoji):
     i = next(i for i, r in enumerate(emoji.records) if r.name == "cat face")
     caps = emoji.caption_lists[i]
     assert "cat face" in caps and any("kitten" in c or "kitty" in c for c in caps) and len(caps) >= 15
+
+
+def test_every_caption_names_its_emoji_with_a_specific_word(emoji):
+    """A caption of widely shared words only ("food, hungry") names no emoji; the bank has none."""
+    common = data.common_words(emoji.records)
+    assert {"food", "face", "animal"} <= common and "pepperoni" not in common
+
+    def vague(r, c):  # neither the name nor a word few emoji share
+        return r.name.lower() not in c.lower() and not any(w in c.lower() for w in {t.lower() for t in r.tags} - common)
+
+    sample = list(zip(emoji.records, emoji.caption_lists))[::7]
+    assert not [(r.name, c) for r, caps in sample for c in caps if vague(r, c)]
+    # the rule is what keeps them out: without `common`, such captions appear
+    assert any(vague(r, c) for r, _ in sample for c in r.captions())

@@ -56,7 +56,16 @@ TEMPLATES = [
 # Everyday words beside the name (emojibase tags, shortcodes, subgroup), so that "kitty",
 # "a slice of pizza"-like prompts land near something the model has seen. Each image gets a
 # fixed list of captions (seeded by its name), and training samples one of them per step.
-WORD_TEMPLATES = ["{name}, {t1}, {t2}", "{t1} {t2}", "{t1}, {t2}, {t3}", "a {t1}", "{t1} emoji", "{name} ({sub})", "{t1}, {style}"]
+# {s1} is always a *specific* word (see COMMON_WORD_EMOJI), so no caption is only "food, hungry".
+WORD_TEMPLATES = [
+    "{name}, {s1}, {t2}", "{s1} {t2}", "{s1}, {t2}, {t3}", "a {s1}", "{s1} emoji", "{name} ({sub})", "{s1}, {style}",
+    "a {name}", "a {t2} {name}",
+]
+# A tag on more than this many distinct emoji ("food" 55, "face" 162, "happy" 16) names none of
+# them; a caption made only of such words taught the model an average of its emoji (a blob) under
+# a word people type. Such words appear only beside a specific word or the name. 8 keeps 97 % of
+# the tag vocabulary specific (`python -m training.data` prints the count).
+COMMON_WORD_EMOJI = 8
 
 
 @dataclass
@@ -68,21 +77,33 @@ class EmojiRecord:
     tags: tuple[str, ...] = ()  # emojibase tags and shortcodes ("kitty", "pet", "too cool")
     subgroup: str = ""  # emojibase subgroup in words ("animal mammal")
 
-    def captions(self, held_out: frozenset[str] = frozenset()) -> list[str]:
+    def captions(self, held_out: frozenset[str] = frozenset(), common: frozenset[str] = frozenset()) -> list[str]:
         """Every caption this image is trained with: the name in TEMPLATES, then everyday words
-        in WORD_TEMPLATES. Any caption in `held_out` (the evaluation's paraphrases) is dropped, so
-        held-out prompts are never seen in training, by construction."""
+        in WORD_TEMPLATES (`common`: words too widely shared to name this emoji alone). Any caption
+        in `held_out` (the evaluation's prompts) is dropped, so held-out prompts are never seen in
+        training, by construction."""
         if not self.style:
             return [self.name]
         caps = [t.format(name=self.name, style=self.style) for t in TEMPLATES]
-        words = [w for w in self.tags if w.lower() != self.name.lower()]
+        in_name = set(self.name.lower().replace(",", "").split())
+        words = [w for w in self.tags if not set(w.lower().split()) <= in_name]  # the name says these already
         if words:
+            specific = [w for w in words if w.lower() not in common] or [self.name]
             rng = random.Random(self.name)  # fixed per emoji: the caption bank is enumerable
             tone = self.name[len(self.base_name):]  # ", dark skin tone" or ""
             for t in WORD_TEMPLATES * 2:  # two draws of words per template
-                t1, t2, t3 = (rng.sample(words, min(3, len(words))) * 3)[:3]  # distinct words where there are 3
-                caps.append(t.format(name=self.name, t1=t1, t2=t2, t3=t3, sub=self.subgroup or t2, style=self.style) + tone * ("{name}" not in t))
+                s1 = rng.choice(specific)
+                t2, t3 = ([w for w in rng.sample(words, min(3, len(words))) if w != s1] * 2 + [s1, s1])[:2]
+                cap = t.format(name=self.name, s1=s1, t2=t2, t3=t3, sub=self.subgroup or t2, style=self.style)
+                caps.append(cap + tone * ("{name}" not in t))
         return [c for c in dict.fromkeys(" ".join(c.split()) for c in caps) if c.lower() not in held_out]
+
+
+def common_words(records: list[EmojiRecord]) -> frozenset[str]:
+    """Tags (lower-cased) that more than COMMON_WORD_EMOJI distinct emoji carry."""
+    tags = {r.base_name: {w.lower() for w in r.tags} for r in records}
+    counts = Counter(w for ws in tags.values() for w in ws)
+    return frozenset(w for w, n in counts.items() if n > COMMON_WORD_EMOJI)
 
 
 def _pack(spec: str, cache: Path) -> Path:
@@ -242,8 +263,8 @@ class EmojiDataset:
     def caption_lists(self) -> list[list[str]]:
         from .paraphrases import held_out_prompts
 
-        held = held_out_prompts()
-        return [r.captions(held) for r in self.records]
+        held, common = held_out_prompts(), common_words(self.records)
+        return [r.captions(held, common) for r in self.records]
 
     def canonical_captions(self) -> list[str]:
         return [r.name for r in self.records]

@@ -25,18 +25,12 @@ from pipelines import DEFAULT_WEIGHTS
 from pipelines.hardware import set_threads
 from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
 from . import paraphrases
+from .paraphrases import OOV_PROMPTS
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
     "grinning face", "red apple", "cat face", "pizza",
     "red heart", "dog face", "rocket", "smiling face with sunglasses",
-]
-# Free prompts that are no emoji name, for the out-of-vocabulary grid (2 seeds each). None is a
-# training caption or an evaluation paraphrase; what a person can name in the grid is in the card.
-OOV_PROMPTS = [
-    "a cute puppy", "space shuttle launch", "a slice of cheese pizza", "big yellow sun", "a red sports car",
-    "a green tree", "a blue ocean wave", "a happy face with big eyes", "a chocolate cake", "an orange cat",
-    "a pink flower", "a thumbs up", "a cup of tea", "a brown teddy bear", "a shining star", "a sad face",
 ]
 
 

@@ -150,7 +150,8 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history
                      curve_command: str = "python scripts/curve.py runs/<run>/snap-*") -> Path:
     from safetensors import safe_open
 
-    from .evaluate import GRID_PROMPTS, OOV_PROMPTS
+    from .evaluate import GRID_PROMPTS
+    from .paraphrases import OOV_PROMPTS
 
     cfg = json.loads((weights / "transformer" / "config.json").read_text())
     info = json.loads((run_dir / "checkpoint.json").read_text()) if run_dir and (run_dir / "checkpoint.json").exists() else {}

@@ -48,7 +48,14 @@ TUNE = [
     ("the italian flag", "flag, Italy"), ("a globe of the earth", "globe showing Europe-Africa"),
 ]
 
+# The out-of-vocabulary grid: free prompts a person types, judged by eye (model card).
+OOV_PROMPTS = [
+    "a cute puppy", "space shuttle launch", "a slice of cheese pizza", "big yellow sun", "a red sports car",
+    "a green tree", "a blue ocean wave", "a happy face with big eyes", "a chocolate cake", "an orange cat",
+    "a pink flower", "a thumbs up", "a cup of tea", "a brown teddy bear", "a shining star", "a sad face",
+]
+
 
 def held_out_prompts() -> frozenset[str]:
-    """Every paraphrase, lower-cased: never a training caption."""
-    return frozenset(p.lower() for p, _ in GATE + TUNE)
+    """Every paraphrase and grid prompt, lower-cased: never a training caption."""
+    return frozenset(p.lower() for p in [p for p, _ in GATE + TUNE] + OOV_PROMPTS)
