@@ -241,34 +241,19 @@ def app_startup_seconds() -> float:
         proc.wait(10)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "README.md")
-    args = p.parse_args()
-    reps = 3 if args.quick else 7
-    from diffusers.utils import logging as diffusers_logging
-
-    diffusers_logging.set_verbosity_error()  # casting warnings about fp32-only modules these models do not have
-    threads = set_threads()
-    torch.manual_seed(0)
-    rows: list[tuple[str, str, str]] = []
-    results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
-    app_dtype = best_autocast_dtype("cpu")
-
-    # ---- GEMM peak
+def gemm_rows(reps: int, rows: list, results: dict) -> tuple[float, float | None]:
+    """The machine's matrix-multiply peak (fp32, and bf16 where native): the yardstick below."""
     peak32 = gemm_peak(torch.float32, repeats=reps)
     rows.append(("GEMM peak fp32 (2048², 2 threads)", f"{peak32 / 1e9:.0f} GFLOP/s", "best of torch.matmul and oneDNN"))
     peak16 = gemm_peak(torch.bfloat16, repeats=reps) if cpu_has_native_bf16() else None
     if peak16:
         rows.append(("GEMM peak bf16 (2048²)", f"{peak16 / 1e9:.0f} GFLOP/s", "best of torch.matmul and oneDNN"))
     results.update(gemm_fp32=peak32, gemm_bf16=peak16)
+    return peak32, peak16
 
-    # ---- pipeline latency per sampler
-    pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
-    app_precision = pipe.set_precision("auto")  # what the app uses
-    cfg = dict(pipe.transformer.config)
+
+def pipeline_rows(pipe, app_precision: str, reps: int, rows: list, results: dict) -> None:
+    """End-to-end latency per sampler, with a guidance interval, and eager vs the compiled step."""
     for name in SAMPLERS:
         pipe.set_sampler(name)
         for batch in (1, 8):
@@ -276,8 +261,6 @@ def main() -> None:
                                          generator=torch.Generator().manual_seed(0), output_type="pt"), max(3, reps // 2), warmup=1)
             results[f"latency_{name}_b{batch}"] = t
             rows.append((f"20 guided steps, {name}, batch {batch} ({app_precision})", f"{t:.3f} s ({t / batch:.3f} s/image)", "pipeline call, prompt cached"))
-
-    # ---- what the app runs once its background compile is ready, and with a guidance interval
     call = lambda **kw: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, output_type="pt",  # noqa: E731
                              generator=torch.Generator().manual_seed(0), **kw)
     pipe.set_sampler(DEFAULT_SAMPLER)
@@ -297,35 +280,29 @@ def main() -> None:
                  f"interleaved; the app compiles the step in the background ({compile_s:.0f} s here)"))
     pipe.transformer.compiled_steps.clear()
 
-    # ---- forward: ours vs diffusers peers, same inputs
-    model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
-    pixart, dit = peers(cfg)
-    for n in (2, 16):  # batch 2 = one guided image; 16 = a batch of 8 guided images
-        forward_rows(model, pixart, dit, cfg, n, reps, rows, results)
-    n = 16
-    x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
-    t = torch.full((n,), 500.0)
-    ctx = torch.randn(n, 16, cfg["text_dim"])
-    mask = torch.ones(n, 16)
 
-    # ---- achieved FLOP/s of our forward
-    flops = forward_flops(model, (x, t, ctx, mask))
-    for label, peak in (("fp32", peak32), ("bf16 weights", peak16)):
+def achieved_rows(model, cfg: dict, peaks: dict[str, float | None], rows: list, results: dict) -> None:
+    """Achieved FLOP/s of our batch-16 forward, against the GEMM peak."""
+    n = 16
+    inputs = (torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"]), torch.full((n,), 500.0),
+              torch.randn(n, 16, cfg["text_dim"]), torch.ones(n, 16))
+    flops = forward_flops(model, inputs)
+    for label, peak in peaks.items():
         if peak is None:
             continue
-        ips = results[f"forward_b16_{label}_DiT Lab DiTTransformer, full"]
-        achieved = flops / n * ips
+        achieved = flops / n * results[f"forward_b16_{label}_DiT Lab DiTTransformer, full"]
         results[f"achieved_{label}"] = achieved
         rows.append((f"DiT forward achieved, {label}", f"{achieved / 1e9:.0f} GFLOP/s = {100 * achieved / peak:.0f}% of GEMM peak", f"{flops / n / 1e9:.2f} GFLOP/image (FlopCounterMode)"))
 
-    # ---- training images/s at the shipped config
-    train_model = type(model)(**{k: v for k, v in cfg.items() if not k.startswith("_")}).train()
+
+def training_rows(model_cls, cfg: dict, train_dtype, reps: int, quick: bool, rows: list, results: dict) -> None:
+    """Training images/s at the shipped config, eager and (unless quick) compiled, interleaved."""
+    train_model = model_cls(**{k: v for k, v in cfg.items() if not k.startswith("_")}).train()
     opt = torch.optim.AdamW(train_model.parameters(), lr=1e-4, betas=(0.9, 0.95))
     ema = EMA(train_model, 0.999)
     bs = 64
     x0 = torch.rand(bs, 3, cfg["sample_size"], cfg["sample_size"]) * 2 - 1
     states, masks = torch.randn(bs, 16, cfg["text_dim"]), torch.ones(bs, 16)
-    train_dtype = app_dtype
 
     def step(forward):  # one training step as training.train runs it; `forward` is the model or its compiled graph
         loss = flow_matching_loss(forward, x0, states, masks, lambda: autocast_context("cpu", train_dtype))
@@ -336,7 +313,7 @@ def main() -> None:
         ema.update(train_model, 1000)
 
     calls = {"eager": lambda: step(train_model)}
-    if not args.quick:  # a compiled training step: about a minute of compilation first (in the warm-up)
+    if not quick:  # a compiled training step: about a minute of compilation first (in the warm-up)
         compiled = torch.compile(train_model)
         calls["compiled"] = lambda: step(compiled)
     secs = interleaved_times(calls, reps * 2, grad=True)
@@ -348,13 +325,8 @@ def main() -> None:
         rows.append((f"training, batch {bs}, torch.compile'd forward", f"{bs / secs['compiled']:.0f} img/s",
                      "the same step, timed in turn with the eager one; training.train's default (`--no-compile` skips it)"))
 
-    view_timings(reps, rows, results)
 
-    # ---- app start-up: `python app.py` until the page answers
-    start = app_startup_seconds()
-    results["app_start_s"] = start
-    rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
-
+def write_report(out: Path, rows: list, results: dict, threads: int, reps: int) -> None:
     table = "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     table += "\n\n" + notes(results)
     results["cpu"] = cpu_description()
@@ -362,10 +334,45 @@ def main() -> None:
               f"Medians of {reps} runs (latency: {max(3, reps // 2)}), after warm-up.")
     print(header)
     print(table)
-    args.out.write_text(
+    out.write_text(
         "# Benchmarks\n\nProduced by `python benchmarks/run.py` (this file is rewritten by it).\n\n" + header + "\n\n" + table + "\n\n```json\n" + json.dumps(results, indent=1, default=float) + "\n```\n"
     )
 
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "README.md")
+    args = p.parse_args()
+    reps = 3 if args.quick else 7
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.set_verbosity_error()  # casting warnings about fp32-only modules these models do not have
+    threads = set_threads()
+    torch.manual_seed(0)
+    rows: list[tuple[str, str, str]] = []
+    results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
+    peak32, peak16 = gemm_rows(reps, rows, results)
+
+    pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    app_precision = pipe.set_precision("auto")  # what the app uses
+    cfg = dict(pipe.transformer.config)
+    pipeline_rows(pipe, app_precision, reps, rows, results)
+
+    # forward: ours vs diffusers peers, same inputs
+    model = pipe.transformer.to(torch.float32).eval()  # timing only: bf16-rounded weights are fine
+    pixart, dit = peers(cfg)
+    for n in (2, 16):  # batch 2 = one guided image; 16 = a batch of 8 guided images
+        forward_rows(model, pixart, dit, cfg, n, reps, rows, results)
+    achieved_rows(model, cfg, {"fp32": peak32, "bf16 weights": peak16}, rows, results)
+    training_rows(type(model), cfg, best_autocast_dtype("cpu"), reps, args.quick, rows, results)
+    view_timings(reps, rows, results)
+
+    start = app_startup_seconds()  # `python app.py` until the page answers
+    results["app_start_s"] = start
+    rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
+    write_report(args.out, rows, results, threads, reps)
 
 if __name__ == "__main__":
     main()

@@ -356,11 +356,8 @@ class DiTPipelineBase(DiffusionPipeline):
         the inside and outside harmonise; it needs the first-order 'euler' sampler.
         """
         # 1. scheduler
-        scheduler = type(self.scheduler).from_config(self.scheduler.config)
-        scheduler.set_timesteps(num_inference_steps, device=x.device)
+        scheduler = self._fresh_scheduler(num_inference_steps, start_index, x.device)
         order = getattr(scheduler, "order", 1)
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(start_index * order)
         timesteps, sigmas = scheduler.timesteps, scheduler.sigmas.float().to(x.device)
         resample = jump_n_sample > 1 and known is not None
         if resample and flow.sampler_name(scheduler) not in flow.FIRST_ORDER:
@@ -387,38 +384,71 @@ class DiTPipelineBase(DiffusionPipeline):
                 sigma, sigma_next = sigmas[first], sigmas[first + 1]
                 g = self._step_guidance(float(sigma), guidance_interval)
                 x_t = x
-                for j in range(first, min(first + order, len(timesteps))):  # Heun: predictor, then corrector
-                    v, v_cond, v_uncond = self._predict_velocity(x, sigmas[j], cond, uncond, g)
-                    n_calls += 1
-                    if j == first:
-                        step_v, step_cond, step_uncond = v, v_cond, v_uncond
-                    x = scheduler.step(v, timesteps[j], x, return_dict=False)[0]
+                x, (step_v, *v_parts), calls = self._solver_step(scheduler, x, first, sigmas, cond, uncond, g)
+                n_calls += calls
                 x0_pred, noise_pred = flow.predict_x0(x_t, step_v, sigma), flow.predict_noise(x_t, step_v, sigma)
                 extras = {}
                 if known is not None:
-                    noise = randn_tensor(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-                    known_next = flow.add_noise(known, noise, sigma_next)
-                    extras = {"proposal": x, "known_noised": known_next}
-                    x = mask * x + (1.0 - mask) * known_next
+                    x, extras = self._merge_known(x, known, mask, sigma_next, generator)
                 if return_trace:
-                    trace.append(TraceStep(
-                        index=n_steps, timestep=float(flow.timestep_from_sigma(sigma)), sigma=float(sigma),
-                        sigma_next=float(sigma_next), x_t=x_t.cpu(), x0_pred=x0_pred.cpu(), noise_pred=noise_pred.cpu(),
-                        x0_cond=flow.predict_x0(x_t, step_cond, sigma).cpu(),
-                        x0_uncond=None if step_uncond is None else flow.predict_x0(x_t, step_uncond, sigma).cpu(),
-                        guidance_scale=g if step_uncond is not None else 1.0, x_next=x.cpu(),
-                        extras={name: t.cpu() for name, t in extras.items()},
-                    ))
+                    trace.append(self._trace_step(n_steps, x_t, x, x0_pred, noise_pred, v_parts, sigma,
+                                                  sigma_next, g, extras))
                 if callback_on_step_end is not None:
                     local = {"latents": x, "x0_pred": x0_pred, "noise_pred": noise_pred, "prompt_embeds": cond.hidden_states}
                     kwargs = {name: local[name] for name in callback_on_step_end_tensor_inputs or ["latents"]}
-                    out = callback_on_step_end(self, n_steps, timesteps[first], kwargs) or {}
-                    x = out.get("latents", x)
+                    x = (callback_on_step_end(self, n_steps, timesteps[first], kwargs) or {}).get("latents", x)
                 n_steps += 1
                 bar.update()
         return x, (trace if return_trace else None), n_steps, n_calls
 
     # --------------------------------------------------------------- helpers
+    def _fresh_scheduler(self, num_inference_steps: int, start_index: int, device: torch.device):
+        """A new scheduler from this pipeline's config, positioned at `start_index`: a run
+        never shares step state with another."""
+        scheduler = type(self.scheduler).from_config(self.scheduler.config)
+        scheduler.set_timesteps(num_inference_steps, device=device)
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(start_index * getattr(scheduler, "order", 1))
+        return scheduler
+
+    def _solver_step(self, scheduler, x: torch.Tensor, first: int, sigmas: torch.Tensor, cond: TextEmbeddings,
+                     uncond: TextEmbeddings | None, guidance: float) -> tuple[torch.Tensor, tuple, int]:
+        """One step of the sampler from scheduler entry `first`: one model call, or two for
+        Heun (predictor, then corrector). Returns (x after the step, the step's first
+        (guided, conditional, unconditional) velocities, model calls)."""
+        timesteps = scheduler.timesteps
+        first_v = None
+        end = min(first + getattr(scheduler, "order", 1), len(timesteps))
+        for j in range(first, end):
+            v, v_cond, v_uncond = self._predict_velocity(x, sigmas[j], cond, uncond, guidance)
+            if first_v is None:
+                first_v = (v, v_cond, v_uncond)
+            x = scheduler.step(v, timesteps[j], x, return_dict=False)[0]
+        return x, first_v, end - first
+
+    @staticmethod
+    def _merge_known(x: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, sigma_next: torch.Tensor,
+                     generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Inpainting: outside the mask, the original forward-noised to the new level."""
+        noise = randn_tensor(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        known_next = flow.add_noise(known, noise, sigma_next)
+        return mask * x + (1.0 - mask) * known_next, {"proposal": x, "known_noised": known_next}
+
+    @staticmethod
+    def _trace_step(index: int, x_t: torch.Tensor, x_next: torch.Tensor, x0_pred: torch.Tensor, noise_pred: torch.Tensor,
+                    v_parts: tuple[torch.Tensor, torch.Tensor | None], sigma: torch.Tensor, sigma_next: torch.Tensor,
+                    guidance: float, extras: dict[str, torch.Tensor]) -> TraceStep:
+        """One step's record (on the CPU): the panels of the trace views are made from it."""
+        v_cond, v_uncond = v_parts
+        return TraceStep(
+            index=index, timestep=float(flow.timestep_from_sigma(sigma)), sigma=float(sigma), sigma_next=float(sigma_next),
+            x_t=x_t.cpu(), x0_pred=x0_pred.cpu(), noise_pred=noise_pred.cpu(),
+            x0_cond=flow.predict_x0(x_t, v_cond, sigma).cpu(),
+            x0_uncond=None if v_uncond is None else flow.predict_x0(x_t, v_uncond, sigma).cpu(),
+            guidance_scale=guidance if v_uncond is not None else 1.0, x_next=x_next.cpu(),
+            extras={name: t.cpu() for name, t in extras.items()},
+        )
+
     def _output(self, x: torch.Tensor, x01: torch.Tensor | None, output_type: str, trace, n_run: int, n_sched: int,
                 n_calls: int, return_dict: bool):
         """`x` the final model-space state ('latent'), `x01` what is shown, in [0, 1]."""
