@@ -12,6 +12,7 @@ mkdir -p "$EV"
 python -m training.train --export-only --run-dir "$RUN" --output "$OUT"
 python scripts/sweep.py "$OUT" | tee "$EV/sweep.jsonl"
 python -m training.evaluate "$OUT" --json "$EV/gate.json" --write-grids
-if compgen -G "$RUN/snap-*" > /dev/null; then python scripts/curve.py "$RUN"/snap-* | tee "$EV/curve.jsonl"; fi
+# the curve, like every choice, on the tuning set
+if compgen -G "$RUN/snap-*" > /dev/null; then python scripts/curve.py "$RUN"/snap-* --set tune | tee "$EV/curve.jsonl"; fi
 python -m training.model_card "$OUT" --metrics "$EV/gate.json" --run-dir "$RUN" --curve "$EV/curve.jsonl" \
     --sweep "$EV/sweep.jsonl" --history "$EV/history.md" --oov-reading "$EV/oov_reading.md"

@@ -52,8 +52,10 @@ category) in two styles, 32×32 on white, built by `python -m training.data` fro
 
 Captions: each image has a fixed list of about 20 — its everyday name ("red heart", skin tone
 named) in several templates with or without the style ("noto style" / "twemoji style"), and
-everyday words from emojibase: tags, shortcodes, subgroup ("a kitty", "kitten, cat, face",
-"cat face (mammal animal)"). One is drawn per image per step. The 96 evaluation paraphrases
+everyday words from emojibase: tags, shortcodes, subgroup ("a kitty", "kitten, animal, kitty",
+"cat face (mammal animal)"). Since phase 5 every word caption carries the name or a word that at
+most 8 emoji share ("pepperoni", not only "food, hungry": such a caption names no emoji). One is
+drawn per image per step. The 96 evaluation paraphrases and the 16 grid prompts
 (`training/paraphrases.py`) are removed from every list by construction (a test checks). Emoji
 with skin-tone variants are sampled as often as those without.
 
