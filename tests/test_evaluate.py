@@ -73,7 +73,7 @@ def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transforme
               "paraphrase_real_top5", "paraphrase_top5_vs_ceiling", "judge_fd_generated_vs_real",
               "judge_fd_real_subset_vs_real", "nearest_train_rmse_mean"]
     metrics = {k: 0.1 + i / 100 for i, k in enumerate(floats)} | {
-        "generated_top5": 0.8123, "num_distinct_captions": 3781, "images_per_caption": 2, "steps": 20,
+        "generated_top5": 0.8123, "num_distinct_captions": 3781, "captions": 64, "paraphrases": 64, "images_per_caption": 2, "steps": 20,
         "guidance_scale": 7.0, "sampler": "unipc", "guidance_interval": None}
     curve = [{"minutes": 0, "generated_top5": 0.5, "top5_vs_ceiling": 0.52, "paraphrase_top5": 0.2, "paraphrase_top5_vs_ceiling": 0.2}]
     arms = {"width 256": ([{"minutes": 48, "generated_top5": 0.0547, "paraphrase_top5": 0.0781}],
@@ -82,7 +82,7 @@ def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transforme
                           [{"train_minutes": 47.9, "val_loss@0.5": 0.130001}])}
     path = write_model_card(tmp_path, metrics, None, "HISTORY-TEXT", curve, [], "OOV-READING", arms)
     card = path.read_text()
-    assert "81.2%" in card and "HISTORY-TEXT" in card and "OOV-READING" in card
+    assert "81.2% ± 3.5%" in card and "HISTORY-TEXT" in card  # ± sqrt(p(1 - p) / 128 images) and "OOV-READING" in card
     assert "| 48 | 0.0547 | 0.0781 | 0.1235 | 48 | 0.0469 | 0.0312 | 0.13 |" in card
     assert json.loads((tmp_path / "transformer" / "config.json").read_text())["hidden_size"] == 32
     import re

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 TEMPLATE = """---
@@ -81,11 +82,14 @@ steps, guidance {guidance}{interval}, fp32:
 
 | metric | generated | real images of the same emoji (ceiling) | generated / ceiling |
 |---|---|---|---|
-| name prompts, top-5 | {generated_top5:.1%} | {real_top5:.1%} | {top5_vs_ceiling:.0%} |
+| name prompts, top-5 | {generated_top5:.1%} ± {name_se:.1%} | {real_top5:.1%} | {top5_vs_ceiling:.0%} |
 | name prompts, top-1 | {generated_top1:.1%} | {real_top1:.1%} | |
-| paraphrase prompts, top-5 | {paraphrase_top5:.1%} | {paraphrase_real_top5:.1%} | {paraphrase_top5_vs_ceiling:.0%} |
+| paraphrase prompts, top-5 | {paraphrase_top5:.1%} ± {paraphrase_se:.1%} | {paraphrase_real_top5:.1%} | {paraphrase_top5_vs_ceiling:.0%} |
 | Fréchet distance in judge space, vs all real images | {judge_fd_generated_vs_real:.3f} | {judge_fd_real_subset_vs_real:.3f} (real images of the 64 names) | |
 | mean RMSE to the nearest training image | {nearest_train_rmse_mean:.3f} | 0 | |
+
+± is one binomial standard error over the images; two seeds of one prompt are not independent
+draws, so the true uncertainty is somewhat larger. Differences smaller than that are noise.
 
 Settings were chosen on a disjoint tuning set (64 other names, 32 other paraphrases;
 `python scripts/sweep.py weights/dit-emoji`):
@@ -172,11 +176,18 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history
         curve=markdown_table(curve, ["minutes", "generated_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_top5_vs_ceiling"]),
         capacity=capacity_table(capacity or {}), curve_command=curve_command,
         grid_prompts=", ".join(GRID_PROMPTS), oov_prompts=", ".join(OOV_PROMPTS), oov_reading=oov_reading,
+        name_se=binomial_se(metrics["generated_top5"], metrics["captions"] * metrics["images_per_caption"]),
+        paraphrase_se=binomial_se(metrics["paraphrase_top5"], metrics["paraphrases"] * metrics["images_per_caption"]),
         **{k: v for k, v in metrics.items() if isinstance(v, float)},
     )
     path = weights / "README.md"
     path.write_text(text)
     return path
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of an accuracy p measured on n images."""
+    return math.sqrt(p * (1 - p) / max(n, 1))
 
 
 def _prod(shape) -> int:
