@@ -325,51 +325,35 @@ class DiTPipelineBase(DiffusionPipeline):
 
     @torch.no_grad()
     def _denoise(
-        self,
-        x: torch.Tensor,
-        cond: TextEmbeddings,
-        uncond: TextEmbeddings | None,
-        num_inference_steps: int,
-        start_index: int = 0,
-        generator: torch.Generator | list[torch.Generator] | None = None,
-        known: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-        jump_length: int = 1,
-        jump_n_sample: int = 1,
-        guidance_interval: tuple[float, float] | None = None,
-        return_trace: bool = False,
-        callback_on_step_end: Callable[..., dict] | None = None,
-        callback_on_step_end_tensor_inputs: list[str] | None = None,
+        self, x: torch.Tensor, cond: TextEmbeddings, uncond: TextEmbeddings | None, num_inference_steps: int,
+        start_index: int = 0, generator: torch.Generator | list[torch.Generator] | None = None,
+        known: torch.Tensor | None = None, mask: torch.Tensor | None = None, jump_length: int = 1, jump_n_sample: int = 1,
+        guidance_interval: tuple[float, float] | None = None, return_trace: bool = False,
+        callback_on_step_end: Callable[..., dict] | None = None, callback_on_step_end_tensor_inputs: list[str] | None = None,
     ) -> tuple[torch.Tensor, list[TraceStep] | None, int, int]:
-        """Integrate the flow ODE from step `start_index` to sigma = 0; returns (x, trace,
-        steps run, model calls).
+        """The one denoising loop: integrate the flow ODE from step `start_index` to sigma = 0;
+        returns (x, trace, steps run, model calls).
 
-        1. A fresh scheduler from this pipeline's config, so a run never changes another's.
-        2. The plan: typed Step/Jump items (RePaint's jumps back up in noise).
-        3. Per step: predict, let the scheduler update (Heun: predictor + corrector), merge the
-           known region when inpainting, record the trace, call the callback.
-
-        Inpainting (`known`, `mask` with 1 = repaint): after every step the region outside
-        the mask is replaced by the original, forward-noised to the new noise level, so the
-        model only has to make the inside agree with it. RePaint resampling
-        (`jump_n_sample` > 1) goes back up `jump_length` steps and down again, which lets
-        the inside and outside harmonise; it needs the first-order 'euler' sampler.
+        Inpainting (`known`, `mask` with 1 = repaint): after every step the region outside the
+        mask is replaced by the original, forward-noised to the new level, so the model only
+        has to make the inside agree with it. RePaint resampling (`jump_n_sample` > 1) goes back
+        up `jump_length` steps and down again, which lets inside and outside harmonise; it needs
+        the first-order 'euler' sampler.
         """
-        # 1. scheduler
+        # 1. a fresh scheduler from this pipeline's config, so a run never changes another's
         scheduler = self._fresh_scheduler(num_inference_steps, start_index, x.device)
         order = getattr(scheduler, "order", 1)
         timesteps, sigmas = scheduler.timesteps, scheduler.sigmas.float().to(x.device)
         resample = jump_n_sample > 1 and known is not None
         if resample and flow.sampler_name(scheduler) not in flow.FIRST_ORDER:
             raise ValueError(f"RePaint resampling (jump_n_sample > 1) needs a first-order sampler: use 'euler', not {self.sampler!r}.")
-        # 2. plan
+        # 2. the plan: typed Step/Jump items (RePaint's jumps back up in noise)
         plan = self._plan(start_index, num_inference_steps, jump_length, jump_n_sample if resample else 1)
         self._num_timesteps = sum(isinstance(item, Step) for item in plan)
         self._interrupt = False
         self.__dict__["_text_cache"] = {}  # this run's text conditioning (see _text_conditioning)
-        trace: list[TraceStep] = []
-        n_steps = n_calls = 0
-        # 3. loop
+        trace, n_steps, n_calls = [], 0, 0
+        # 3. per step: predict, update (Heun: predictor + corrector), merge the known region, record, callback
         with self.progress_bar(total=self._num_timesteps) as bar:
             for item in plan:
                 if self.interrupt:

@@ -1,6 +1,6 @@
 """The training data: emoji at 32x32 with their names, rebuilt from pinned npm packages.
 
-    python -m pipelines.data            # build (or reuse) data/emoji32/ and print a summary
+    python -m training.data            # build (or reuse) data/emoji32/ and print a summary
 
 Sources (why emoji: docs/architecture.md): emoji-datasource for the list, emoji-datasource-twitter (Twemoji,
 CC-BY 4.0) and emoji-datasource-google (Noto Emoji, Apache 2.0) for the art, emojibase-data

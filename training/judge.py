@@ -2,7 +2,7 @@
 trains its own small image encoder, contrastively against the frozen MiniLM embeddings of
 the emoji names. It scores whether a generated image shows what its prompt says.
 
-    python -m pipelines.judge --steps 400          # trains and writes weights/judge/
+    python -m training.judge --steps 400          # trains and writes weights/judge/
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def caption_embeddings(names: list[str], batch: int = 512) -> torch.Tensor:
 def load_judge(path: Path | str = DEFAULT_JUDGE) -> EmojiJudge:
     path = Path(path)
     if not (path / "diffusion_pytorch_model.safetensors").exists() and not (path / "config.json").exists():
-        raise FileNotFoundError(f"No judge weights in {path}: train them with `python -m pipelines.judge`.")
+        raise FileNotFoundError(f"No judge weights in {path}: train them with `python -m training.judge`.")
     return EmojiJudge.from_pretrained(path, use_safetensors=True).float().eval()
 
 
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     # fp16 on disk keeps the judge under 5 MB; it is loaded back as fp32
     judge.to(torch.float16).save_pretrained(args.output)
     info = {"steps": args.steps, "train_minutes": round((time.time() - start) / 60, 1), "real_top1": acc["top1"], "real_top5": acc["top5"],
-            "num_captions": len(names), "command": f"python -m pipelines.judge --steps {args.steps} --seed {args.seed}"}
+            "num_captions": len(names), "command": f"python -m training.judge --steps {args.steps} --seed {args.seed}"}
     (args.output / "training.json").write_text(json.dumps(info, indent=1))
     print(json.dumps(info, indent=1))
 

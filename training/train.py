@@ -1,8 +1,8 @@
 """Train the DiT with the rectified-flow objective (why: docs/architecture.md).
 
-    python -m pipelines.train --max-minutes 120 --output weights/dit-emoji
-    accelerate launch -m pipelines.train --max-minutes 120      # same script, CPU or multi-GPU
-    python -m pipelines.train --resume --max-minutes 60          # continue the run in --run-dir
+    python -m training.train --max-minutes 120 --output weights/dit-emoji
+    accelerate launch -m training.train --max-minutes 120      # same script, CPU or multi-GPU
+    python -m training.train --resume --max-minutes 60          # continue the run in --run-dir
 
 Every `--checkpoint-minutes` it writes, into --run-dir: a resumable checkpoint
 (model, EMA, optimizer, step; safetensors + JSON), the EMA pipeline, and a fixed-seed
