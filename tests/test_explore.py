@@ -22,21 +22,23 @@ def test_sampler_race_reports_each_solver():
 
 @pytest.mark.slow
 def test_sampler_race_on_the_shipped_model_every_solver_converges_and_heun_is_more_accurate():
-    """Measured, not assumed, on the real velocity field: every solver's error falls with more
-    steps, and at the same number of steps Heun is closer to the reference than Euler. (Not the
-    slopes themselves: at 4-32 steps they depend on the weights; the phase-3 model gives Euler
-    1.17 and Heun 1.13 on this prompt, Heun flattening as it nears the reference early.)"""
+    """Measured, not assumed, on the real velocity field, over several prompts: every solver's
+    error falls with more steps (median measured order), and at the same number of steps Heun is
+    closer to the reference than Euler for most prompts. Not per prompt: at guidance 5 one
+    sample's paths can split between two images, so that 4-32 steps all land away from the
+    100-step reference (the phase-5 model does this for "cat face", seed 0: orders 0.02-0.2)."""
     from lab import runtime as rt
 
     previous = rt._current
     use_runtime(Runtime())
     try:
-        _, _, table = race.race("cat face", 0, 8, 5.0, progress=lambda *a, **k: None)
+        tables = [race.race(p, 0, 8, 5.0, progress=lambda *a, **k: None)[2] for p in ("cat face", "red apple", "rocket", "grinning face")]
     finally:
         use_runtime(previous)
-    rows = {r[0]: r for r in table}  # sampler, steps, model calls, RMSE to the reference, measured order
-    assert all(r[4] > 0.2 for r in table), table
-    assert rows["heun"][3] < rows["euler"][3], table
+    rows = [{r[0]: r for r in t} for t in tables]  # sampler, steps, model calls, RMSE to the reference, measured order
+    for sampler in rows[0]:
+        assert np.median([r[sampler][4] for r in rows]) > 0.5, tables
+    assert sum(r["heun"][3] < r["euler"][3] for r in rows) > len(rows) / 2, tables
 
 
 def test_order_fit():
