@@ -272,7 +272,9 @@ class EmojiDataset:
     def summary(self) -> str:
         styles = Counter(r.style or "custom" for r in self.records)
         cats = Counter(r.category for r in self.records)
-        lines = [f"{len(self)} images at {self.images.shape[1]}x{self.images.shape[2]}, {len(set(r.name for r in self.records))} distinct names"]
+        tags = {w.lower() for r in self.records for w in r.tags}
+        lines = [f"{len(self)} images at {self.images.shape[1]}x{self.images.shape[2]}, {len(set(r.name for r in self.records))} distinct names",
+                 f"{len(tags)} tags, {len(common_words(self.records))} of them on more than {COMMON_WORD_EMOJI} emoji (never a caption alone)"]
         lines += [f"  {s:>14}: {n}" for s, n in sorted(styles.items())]
         lines += ["  by category:"] + [f"  {c:>22}: {n}" for c, n in cats.most_common()]
         return "\n".join(lines)
