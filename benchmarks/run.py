@@ -374,5 +374,6 @@ def main() -> None:
     rows.append(("app start (python app.py → page served)", f"{start:.1f} s", "imports, model + text encoder load, UI build"))
     write_report(args.out, rows, results, threads, reps)
 
+
 if __name__ == "__main__":
     main()

@@ -25,7 +25,6 @@ from pipelines import DEFAULT_WEIGHTS
 from pipelines.hardware import set_threads
 from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
 from . import paraphrases
-from .paraphrases import OOV_PROMPTS
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
 @torch.no_grad()
 def oov_grid(pipe) -> torch.Tensor:
     """The 16 free prompts, seeds 0 and 1 each (row-major pairs), default sampler and guidance."""
-    prompts = [p for p in OOV_PROMPTS for _ in range(2)]
+    prompts = [p for p in paraphrases.OOV_PROMPTS for _ in range(2)]
     gens = [torch.Generator().manual_seed(i % 2) for i in range(len(prompts))]
     return pipe(prompts, num_inference_steps=20, guidance_scale=DEFAULT_GUIDANCE, generator=gens, output_type="pt").images
 
