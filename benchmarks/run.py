@@ -29,7 +29,7 @@ from pipelines import DEFAULT_SAMPLER, SAMPLERS, DiTText2ImagePipeline  # noqa: 
 from pipelines.compiled import compile_step  # noqa: E402
 from pipelines.transformer_dit import ONEDNN_LINEAR  # noqa: E402
 from pipelines.hardware import autocast_context, best_autocast_dtype, cpu_has_native_bf16, set_threads  # noqa: E402
-from training.train import EMA, flow_matching_loss  # noqa: E402
+from pipelines.training_utils import EMA, flow_matching_loss  # noqa: E402
 
 WEIGHTS = ROOT / "weights" / "dit-emoji"
 GUIDANCE_INTERVAL = (0.2, 0.9)  # an interval of the kind the tuning sweep tries, for its latency only

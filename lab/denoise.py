@@ -86,9 +86,7 @@ def schedule_point(steps, sigma):
     """The default sampler's schedule with the noise level σ marked."""
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
-    sch = flow.make_scheduler(DEFAULT_SAMPLER)
-    sch.set_timesteps(steps)
-    grid = flow.schedule_sigmas(sch).tolist() + [0.0]
+    grid = flow.step_sigmas(DEFAULT_SAMPLER, steps).tolist() + [0.0]
     return schedule_figure(grid, current_sigma=sigma, title=f"σ = {sigma:.2f} on the {steps}-step schedule")
 
 

@@ -18,7 +18,7 @@ from pipelines import schedulers as flow
 
 from . import inputs
 from .i18n import tr
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .streaming import DoneEvent, stream
 from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, tile_grid, to_uint8, upscale
 
@@ -69,9 +69,7 @@ def architecture() -> str:
 def schedule(sampler, steps):
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
-    sch = flow.make_scheduler(sampler)
-    sch.set_timesteps(steps)
-    grid = flow.schedule_sigmas(sch)[:: getattr(sch, "order", 1)].tolist() + [0.0]
+    grid = flow.step_sigmas(sampler, steps).tolist() + [0.0]
     return schedule_figure(grid, title=f"{sampler}, {steps} steps: the σ at the start of each step")
 
 
@@ -92,14 +90,9 @@ def attention(prompt, seed, sigma):
     image01 = done[0].output.images
     noise = torch.randn(image01.shape, generator=torch.Generator().manual_seed(used + 1))
     xt = flow.add_noise(image01 * 2 - 1, noise, sigma)
-    pe, pm, _, _ = pipe.encode_prompt(prompt, do_classifier_free_guidance=False)
-    text = pipe._text(pe, pm)
+    with model_work():
+        maps, tokens = pipe.cross_attention(prompt, xt, sigma)
     m = pipe.transformer
-    res = m(xt.to(m.device, m.dtype), flow.timestep_from_sigma(torch.tensor([sigma])), text.hidden_states, text.attention_mask,
-            text.pooled, return_attention=True)
-    maps = torch.stack(res.attention_maps).float().mean(dim=(0, 2))[0].cpu()  # (T image tokens, L text tokens)
-    tokenizer = pipe._text_pair()[0]
-    tokens = tokenizer.convert_ids_to_tokens(tokenizer(prompt.lower(), truncation=True, max_length=pe.shape[1])["input_ids"])
     g = m.grid_size
     img = image01[0].permute(1, 2, 0).numpy()
     heats = [maps[:, i].reshape(g, g).numpy() for i in range(len(tokens))]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pipelines.pipeline_dit import ForwardProcessOutput, TraceStep
+from pipelines import ForwardProcessOutput, TraceStep
 
 from .viz import to_uint8
 
@@ -32,6 +32,8 @@ class StepPanels:
     numbers: dict[str, float]
     proposal: np.ndarray | None = None  # inpainting: the sampler's update before the merge
     known: np.ndarray | None = None  # inpainting: the original noised to the next level
+    merged: np.ndarray | None = None  # the state after this step (inpainting: the merge). Not states[k + 1]:
+    # after a RePaint jump the next position is the re-noised state, not this step's result
 
 
 @dataclass
@@ -75,6 +77,7 @@ def _panels(s: TraceStep, i: int) -> StepPanels:
         to_uint8(s.x0_pred[i]), to_uint8(s.noise_pred[i]), to_uint8(s.x0_cond[i]),
         None if s.x0_uncond is None else to_uint8(s.x0_uncond[i]), num,
         to_uint8(ex["proposal"][i]) if "proposal" in ex else None, to_uint8(ex["known_noised"][i]) if "known_noised" in ex else None,
+        to_uint8(s.x_next[i]),
     )
 
 

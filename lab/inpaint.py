@@ -70,7 +70,8 @@ WAIT_THEN_RUN = """async () => {
 
 def step_view(frames: Frames | None, k) -> tuple:
     """Step k + 1: the proposal (inside the mask), the known region noised to the step's new
-    level (outside), and their merge — the exact state the next step starts from."""
+    level (outside), and their merge — this step's result (the next step starts from it, or,
+    after a RePaint jump, from it re-noised)."""
     if frames is None:
         return None, None, None, ""
     j = min(frames.clamp(k), len(frames) - 1)
@@ -78,7 +79,7 @@ def step_view(frames: Frames | None, k) -> tuple:
     grey = lambda a, keep: np.where(keep, a, (a.astype(np.float32) * 0.25 + 191).astype(np.uint8))  # noqa: E731
     step = frames.steps[j]
     info = f"Step {j + 1} of {len(frames)}: σ {frames.sigmas[j]:.3f} → {step.numbers['sigma_next']:.3f}"
-    return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(frames.states[j + 1]), info
+    return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(step.merged), info
 
 
 def create_inpaint() -> None:
@@ -119,7 +120,7 @@ def create_inpaint() -> None:
     with gr.Row():
         pa = gr.Image(label="proposal (the sampler's update)", format="png", height=200, elem_id="inpaint-proposal")
         pb = gr.Image(label="known region, noised to the next level", format="png", height=200)
-        pc = gr.Image(label="merged: where the next step starts", format="png", height=200, elem_id="inpaint-merged")
+        pc = gr.Image(label="merged: this step's result", format="png", height=200, elem_id="inpaint-merged")
     info = gr.Markdown("")
     # A click right after a brush stroke could read the editor before the stroke is in its
     # layer (the editor commits it on a later animation frame): the visible button waits two

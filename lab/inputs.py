@@ -20,7 +20,7 @@ import PIL.Image
 import PIL.ImageOps
 
 from pipelines.image_utils import fit_square, to_mask_tensor
-from pipelines.pipeline_dit import check_number
+from pipelines.checks import check_number
 
 MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
@@ -158,9 +158,9 @@ def rgb_on_white(im: PIL.Image.Image) -> PIL.Image.Image:
     return im.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
 
-def load_image(value, control: str) -> PIL.Image.Image:
-    """An upload as the 32x32 RGB image the model sees (the pipelines' resize rule)."""
-    return fit_square(open_image(value, control), SIZE)
+def load_image(value, control: str, size: int = SIZE) -> PIL.Image.Image:
+    """An upload as the size x size RGB image a model sees (the pipelines' resize rule)."""
+    return fit_square(open_image(value, control), size)
 
 
 # -------------------------------------------------------------------- masks

@@ -1,5 +1,5 @@
 """View · Watch it learn: a tiny DiT (about 0.4M parameters) trains on the emoji the learner picks,
-with the project's real training code (the trainer's rectified-flow loss, caption bank and EMA),
+with the project's real training code (the trainer's rectified-flow loss),
 and every few seconds the loss curve and a fixed-seed sample grid stream in: noise, then
 blobs, then shapes. It runs in the model queue, stops with Stop, and writes nothing to disk.
 """
@@ -14,13 +14,11 @@ import numpy as np
 import torch
 
 from pipelines import DiTText2ImagePipeline, DiTTransformer, make_scheduler
-from pipelines.text_encoder import packaged_text_encoder
-from training.data import EmojiDataset, EmojiRecord
-from training.train import EMA, CaptionBank, flow_matching_loss
+from pipelines.text_encoder import encode_text, packaged_text_encoder
+from pipelines.training_utils import flow_matching_loss
 
 from . import inputs
-from .runtime import MODEL_QUEUE, example_images, gpu
-from .streaming import MODEL_LOCK
+from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, model_work
 from .viz import finished, hstack, subplots, to_uint8, upscale
 
 TINY = dict(sample_size=32, patch_size=4, hidden_size=64, depth=4, num_heads=4)
@@ -32,11 +30,11 @@ def emoji_choices() -> list[str]:
     return [p.stem.split("_", 1)[1].replace("_", " ") for p in example_images()]
 
 
-def tiny_dataset(names: list[str]) -> EmojiDataset:
-    """The picked example emoji, each captioned with its name."""
+def tiny_dataset(names: list[str]) -> torch.Tensor:
+    """The picked example emoji as (N, 3, 32, 32) in [-1, 1], in the order of `names`."""
     by_name = {p.stem.split("_", 1)[1].replace("_", " "): p for p in example_images()}
     images = np.stack([np.asarray(inputs.load_image(str(by_name[n]), "Emoji")) for n in names])
-    return EmojiDataset(images, [EmojiRecord(n, "", "example", n) for n in names])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 @torch.no_grad()
@@ -60,30 +58,32 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
         raise inputs.fail(f"Pick 4 to 8 emoji from: {', '.join(choices)}.")
     seconds = inputs.number(seconds, "Budget (seconds)", 10, 120)
     torch.manual_seed(inputs.seed(seed))
-    ds = tiny_dataset(picked)
-    bank = CaptionBank(ds, *packaged_text_encoder(), cache=None)
+    x_all = tiny_dataset(picked)
+    text = encode_text(*packaged_text_encoder(), [*picked, ""])  # each emoji's name, and "" for the dropped captions
     model = DiTTransformer(**TINY)
-    ema = EMA(model, 0.99)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, betas=(0.9, 0.95))
-    x_all = torch.from_numpy(ds.images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    losses, first = [], upscale(sample_grid(model, picked), 4)
+    losses = []
+    with model_work():
+        first = upscale(sample_grid(model, picked), 4)
     start = last = time.time()
     yield "Training…", curve(losses), first, first
     while time.time() - start < seconds or len(losses) < min_steps:
-        with MODEL_LOCK:
-            idx = torch.randint(0, len(ds), (BATCH,))
-            caps = ["" if torch.rand(()) < 0.1 else ds.records[int(i)].name for i in idx]
-            loss = flow_matching_loss(model, x_all[idx], *bank.lookup(caps), contextlib.nullcontext)  # fp32: tiny model
+        with model_work():
+            idx = torch.randint(0, len(picked), (BATCH,))
+            caption = torch.where(torch.rand(BATCH) < 0.1, len(picked), idx)  # 10 % unconditional, as in training
+            loss = flow_matching_loss(model, x_all[idx], text.hidden_states[caption], text.attention_mask[caption],
+                                      contextlib.nullcontext)  # fp32: tiny model
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            ema.update(model, len(losses))
         losses.append(loss.item())
         if time.time() - last >= REFRESH_S:
             last = time.time()
-            yield f"{len(losses)} steps, {last - start:.0f} of {seconds:.0f} s, loss {np.mean(losses[-20:]):.3f}", curve(losses), gr.skip(), upscale(sample_grid(model, picked), 4)
-    with MODEL_LOCK:
+            with model_work():
+                grid = upscale(sample_grid(model, picked), 4)
+            yield f"{len(losses)} steps, {last - start:.0f} of {seconds:.0f} s, loss {np.mean(losses[-20:]):.3f}", curve(losses), gr.skip(), grid
+    with model_work():
         final = sample_grid(model, picked)
     yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {np.mean(losses[:20]):.3f} → {np.mean(losses[-20:]):.3f}. "
            "Nothing was saved."), curve(losses), first, upscale(final, 4)
@@ -110,7 +110,7 @@ def create_learn() -> None:
         with gr.Column(min_width=240):
             picked = gr.CheckboxGroup(choices, value=choices[:4], label="Emoji to learn", info="Pick 4 to 8.")
             seconds = gr.Slider(10, 120, 30, step=5, label="Budget (seconds)", info="How long it trains.")
-            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1, info="Initial weights.")
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Initial weights.")
             with gr.Row():
                 go = gr.Button("Train", variant="primary", elem_id="learn-button")
                 stop = gr.Button("Stop", variant="stop")

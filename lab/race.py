@@ -15,8 +15,7 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
-from .streaming import MODEL_LOCK
+from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
 STEP_COUNTS = (4, 8, 16, 32)
@@ -31,7 +30,7 @@ model calls per step, which is why its points sit further right."""
 @torch.no_grad()
 def solve(prompt: str, noise: torch.Tensor, sampler: str, steps: int, guidance: float) -> tuple[torch.Tensor, int]:
     pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
-    with MODEL_LOCK:
+    with model_work():
         out = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, latents=noise.clone(), output_type="latent")
     return out.images, out.num_model_calls
 
@@ -43,7 +42,8 @@ def race(prompt, seed, steps, guidance, progress=gr.Progress()):
     used = inputs.seed(seed)
     steps = inputs.number(steps, "Steps", 2, 50, integer=True)
     guidance = inputs.number(guidance, "Guidance", 1, 10)
-    noise = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(used))
+    cfg = runtime().transformer.config
+    noise = torch.randn(1, cfg.in_channels, cfg.sample_size, cfg.sample_size, generator=torch.Generator().manual_seed(used))
     jobs = [REFERENCE] + [(s, steps) for s in SAMPLERS] + [(s, n) for s in SAMPLERS for n in STEP_COUNTS]
     results = {}
     for i, (sampler, n) in enumerate(dict.fromkeys(jobs)):

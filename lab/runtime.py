@@ -8,19 +8,25 @@ that run's pipeline only.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from pipelines import DEFAULT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
-from pipelines.compiled import compile_in_background
+from pipelines import DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
+from pipelines.fast import compile_in_background
 from pipelines.hardware import set_threads
-from pipelines.pipeline_dit import DiTPipelineBase
+from pipelines.pipeline_base import DiTPipelineBase
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
+EXAMPLES_64_DIR = ROOT / "assets" / "examples64"
 MAX_SEED = 2**31 - 1
+# One model run at a time in this process, whatever the queue does: every handler's model work
+# (pipelines, attention maps, training in "watch it learn", the autoencoder) holds it.
+MODEL_LOCK = threading.Lock()
 DEFAULT_IMAGES = 4  # the Generate tab's default number of images
 # Compiled in the background, most used first: one guided image (Inpaint, Denoise, Forward &
 # reverse, attention), then the Generate tab's default (each guided image is two rows)
@@ -53,6 +59,19 @@ class Runtime:
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
         self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if self.device == "cpu" else None
+        self._vae = None
+
+    @property
+    def vae(self):
+        """The latent model's autoencoder (weights/dit-emoji-64/vae), loaded on first use, read-only."""
+        if self._vae is None:
+            from diffusers import AutoencoderKL
+
+            path = LATENT_WEIGHTS / "vae"
+            if not (path / "config.json").exists():
+                raise FileNotFoundError(f"No autoencoder in {path}: train one with `python -m training.autoencoder --output {path}`.")
+            self._vae = AutoencoderKL.from_pretrained(path, use_safetensors=True).to(self.device).eval().requires_grad_(False)
+        return self._vae
 
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer, with its own scheduler."""
@@ -79,5 +98,12 @@ def use_runtime(rt: Runtime) -> None:
     _current = rt
 
 
-def example_images() -> list[Path]:
-    return sorted(EXAMPLES_DIR.glob("*.png"))
+@contextlib.contextmanager
+def model_work():
+    """Hold the model lock for a stretch of model work (see MODEL_LOCK)."""
+    with MODEL_LOCK:
+        yield
+
+
+def example_images(size: int = 32) -> list[Path]:
+    return sorted((EXAMPLES_64_DIR if size == 64 else EXAMPLES_DIR).glob("*.png"))

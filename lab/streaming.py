@@ -12,9 +12,10 @@ from typing import Callable, Iterator
 import gradio as gr
 import torch
 
-from pipelines.pipeline_dit import DiTPipelineBase, DiTPipelineOutput
+from pipelines.pipeline_base import DiTPipelineBase, DiTPipelineOutput
 
-MODEL_LOCK = threading.Lock()  # one model run at a time in this process, whatever the queue does
+from .runtime import model_work
+
 
 
 @dataclass
@@ -42,7 +43,7 @@ def stream(pipe: DiTPipelineBase, **kwargs) -> Iterator[StepEvent | DoneEvent]:
 
     def work() -> None:
         try:
-            with MODEL_LOCK:
+            with model_work():
                 box["out"] = pipe(**kwargs, callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["x0_pred"])
         except BaseException as e:  # handed to the consumer
             box["err"] = e

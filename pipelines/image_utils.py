@@ -12,10 +12,15 @@ import torch
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 
 
+def centre_box(height: int, width: int) -> tuple[int, int, int]:
+    """(top, left, side) of the largest centred square: the model is square, and squashing would
+    distort shapes. The one crop rule for PIL images, arrays, tensors and masks."""
+    side = min(height, width)
+    return (height - side) // 2, (width - side) // 2, side
+
+
 def centre_square(im: PIL.Image.Image) -> PIL.Image.Image:
-    """The largest centred square: the model is square, and squashing would distort shapes."""
-    side = min(im.size)
-    left, top = (im.width - side) // 2, (im.height - side) // 2
+    top, left, side = centre_box(im.height, im.width)
     return im.crop((left, top, left + side, top + side)) if im.width != im.height else im
 
 
@@ -26,11 +31,12 @@ def fit_square(im: PIL.Image.Image, size: int) -> PIL.Image.Image:
     return im if im.size == (size, size) else im.resize((size, size), PIL.Image.LANCZOS)
 
 
-def _centre_square_array(arr: np.ndarray) -> np.ndarray:
-    h, w = arr.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    return arr[top : top + side, left : left + side]
+def centre_square_array(arr: np.ndarray | torch.Tensor, axes: tuple[int, int] = (0, 1)) -> np.ndarray | torch.Tensor:
+    """The centred square of an array or tensor along its two spatial `axes`."""
+    top, left, side = centre_box(arr.shape[axes[0]], arr.shape[axes[1]])
+    index = [slice(None)] * arr.ndim
+    index[axes[0]], index[axes[1]] = slice(top, top + side), slice(left, left + side)
+    return arr[tuple(index)]
 
 
 def to_unit_tensor(image: ImageInput | list, size: int) -> torch.Tensor:
@@ -73,10 +79,7 @@ def to_unit_tensor(image: ImageInput | list, size: int) -> torch.Tensor:
             raise ValueError(f"Expected an image tensor shaped (3, H, W) or (N, 3, H, W), got {tuple(image.shape)}.")
     else:
         raise ValueError(f"Unsupported image type {type(image).__name__}: pass a PIL image, a numpy array or a torch tensor.")
-    if t.shape[-1] != t.shape[-2]:
-        side = min(t.shape[-2:])
-        top, left = (t.shape[-2] - side) // 2, (t.shape[-1] - side) // 2
-        t = t[..., top : top + side, left : left + side]
+    t = centre_square_array(t, axes=(-2, -1))
     if t.shape[-1] != size or t.shape[-2] != size:
         t = torch.nn.functional.interpolate(t, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
     return t.clamp(0.0, 1.0)
@@ -111,7 +114,7 @@ def to_mask_tensor(mask: ImageInput, image_hw: tuple[int, int], size: int) -> to
             f"mask_image is {arr.shape[1]}x{arr.shape[0]} but the image is {image_hw[1]}x{image_hw[0]}: "
             "paint the mask on the same image (same width and height)."
         )
-    t = torch.from_numpy(np.ascontiguousarray(_centre_square_array(arr)))[None, None]  # the image's crop
+    t = torch.from_numpy(np.ascontiguousarray(centre_square_array(arr)))[None, None]  # the image's crop
     if t.shape[-1] != size:
         # nearest keeps it binary; max-pooling first makes thin strokes survive a downscale
         t = torch.nn.functional.adaptive_max_pool2d(t, size) if t.shape[-1] > size else torch.nn.functional.interpolate(t, size=(size, size), mode="nearest")

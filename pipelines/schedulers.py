@@ -119,9 +119,13 @@ def timestep_from_sigma(sigma: torch.Tensor) -> torch.Tensor:
     return sigma * NUM_TRAIN_TIMESTEPS
 
 
-def schedule_sigmas(scheduler: SchedulerMixin) -> torch.Tensor:
-    """sigma for each entry of scheduler.timesteps (after set_timesteps), as float32."""
-    return scheduler.sigmas[: len(scheduler.timesteps)].float()
+def step_sigmas(scheduler: SchedulerMixin | str, num_inference_steps: int) -> torch.Tensor:
+    """The noise level at the start of each of the num_inference_steps steps, float32, noisiest
+    first: one per step, as every view shows them (Heun's scheduler lists each level twice,
+    for its predictor and corrector; a step is one entry here). The one sigma grid of the project."""
+    scheduler = make_scheduler(scheduler) if isinstance(scheduler, str) else type(scheduler).from_config(scheduler.config)
+    scheduler.set_timesteps(num_inference_steps)
+    return scheduler.sigmas[: len(scheduler.timesteps)].float()[:: getattr(scheduler, "order", 1)]
 
 
 def _as_batch(sigma: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:

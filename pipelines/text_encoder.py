@@ -57,18 +57,18 @@ def packaged_text_encoder(dtype: torch.dtype | None = None) -> tuple:
     return tokenizer, (model.to(dtype) if dtype is not None else model)
 
 
+def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(N, L, C) token states, (N, L) mask -> (N, C) mean over the real tokens: how the sentence
+    encoder pools, and so the pooled text vector everywhere in this project (computed in fp32)."""
+    m = mask.unsqueeze(-1).float()
+    return ((states.float() * m).sum(1) / m.sum(1).clamp(min=1.0)).to(states.dtype)
+
+
 @dataclass
 class TextEmbeddings:
     hidden_states: torch.Tensor  # (N, L, 384) token states
     attention_mask: torch.Tensor  # (N, L), 1 = real token
     pooled: torch.Tensor  # (N, 384) masked mean, the sentence embedding before normalisation
-
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "TextEmbeddings":
-        return TextEmbeddings(
-            self.hidden_states.to(device, dtype),
-            self.attention_mask.to(device),
-            self.pooled.to(device, dtype),
-        )
 
     @staticmethod
     def cat(items: list["TextEmbeddings"]) -> "TextEmbeddings":
@@ -100,19 +100,26 @@ def encode_text(tokenizer, text_encoder, prompts: list[str], max_length: int = M
     out = text_encoder(input_ids=tokens.input_ids.to(device), attention_mask=tokens.attention_mask.to(device))
     states = out.last_hidden_state.float()
     mask = tokens.attention_mask.to(device)
-    m = mask.unsqueeze(-1).float()
-    pooled = (states * m).sum(1) / m.sum(1).clamp(min=1.0)
-    return TextEmbeddings(states, mask, pooled)
+    return TextEmbeddings(states, mask, masked_mean(states, mask))
 
 
 class PromptCache:
-    """Encodes each distinct prompt once; the app re-runs the same prompt many times."""
+    """Encodes each distinct prompt once; the app re-runs the same prompt many times.
+
+    Written by every pipeline call that encodes a prompt, from any request's thread, so every
+    read and write holds the cache's own lock (an OrderedDict reordered by two threads at once
+    can lose entries)."""
 
     def __init__(self, max_items: int = 512) -> None:
         self.max_items = max_items
         self._items: OrderedDict[str, TextEmbeddings] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, tokenizer, text_encoder, prompts: list[str]) -> TextEmbeddings:
+        with self._lock:
+            return self._encode(tokenizer, text_encoder, prompts)
+
+    def _encode(self, tokenizer, text_encoder, prompts: list[str]) -> TextEmbeddings:
         keys = [p.strip().lower() for p in prompts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._items))
         if missing:

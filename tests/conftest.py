@@ -69,3 +69,57 @@ def tiny_runtime(tmp_path_factory, tiny_transformer):
     use_runtime(Runtime(path))
     yield
     use_runtime(None)
+
+
+TINY_LATENT = dict(sample_size=16, in_channels=4, patch_size=2, hidden_size=32, depth=2, num_heads=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_vae():
+    """A random 3-level AutoencoderKL (f = 4, 4 channels) with scaling factors set."""
+    from training.autoencoder import make_vae
+
+    torch.manual_seed(1)
+    vae = make_vae((8, 16, 16)).eval()
+    vae.register_to_config(shift_factor=0.1, scaling_factor=1.5)
+    return vae
+
+
+@pytest.fixture(scope="session")
+def tiny_latent_transformer():
+    from pipelines import DiTTransformer
+
+    torch.manual_seed(2)
+    model = DiTTransformer(**TINY_LATENT).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
+
+
+class OracleTransformer(torch.nn.Module):
+    """Returns the exact velocity towards one known x0: v = (x_t - x0) / sigma. With it, every
+    sampler must land on x0 (rectified flow's paths to a single point are straight lines)."""
+
+    def __init__(self, target: torch.Tensor) -> None:
+        from diffusers.configuration_utils import FrozenDict
+
+        super().__init__()
+        self.register_buffer("target", target)
+        self.config = FrozenDict(sample_size=target.shape[-1], in_channels=target.shape[1])
+        self.calls = 0
+
+    @property
+    def dtype(self):
+        return self.target.dtype
+
+    @property
+    def device(self):
+        return self.target.device
+
+    def forward(self, x, t, *args, **kwargs):
+        from pipelines.transformer_dit import DiTTransformerOutput
+
+        self.calls += 1
+        sigma = (t.float() / 1000.0).clamp(min=1e-6).view(-1, 1, 1, 1)
+        return DiTTransformerOutput(sample=(x - self.target.expand_as(x)) / sigma)

@@ -126,9 +126,9 @@ def test_dtype_reaches_the_packaged_text_encoder(make_pipe, tmp_path):
     make_pipe().save_pretrained(tmp_path)
     pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, torch_dtype={"transformer": torch.bfloat16, "default": torch.bfloat16})
     assert pipe.transformer.dtype == torch.bfloat16
-    assert pipe._text_pair()[1].dtype == torch.bfloat16
+    assert pipe.text_encoder_pair()[1].dtype == torch.bfloat16
     pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, torch_dtype=torch.float32)
-    assert pipe._text_pair()[1].dtype == torch.float32
+    assert pipe.text_encoder_pair()[1].dtype == torch.float32
 
 
 def test_layerwise_casting_runs(make_pipe, tiny_transformer):

@@ -108,10 +108,17 @@ def test_inpaint_keeps_outside_and_the_merge_panel_is_the_real_merge(tmp_path):
     out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0))[1]
     result, _, diff, status, frames, *_ = out
     assert "exactly unchanged" in status and result.size == (256, 256) and diff.size == (256, 256)
-    # every step's "merged" panel is the state that step handed on, even at RePaint's jumps
+    # every step's "merged" panel is that step's merge: its proposal inside the mask, the known
+    # region outside, even at RePaint's jumps, where the next step starts from a re-noised state
+    big = lambda a: np.asarray(PIL.Image.fromarray(a).resize((256, 256), PIL.Image.NEAREST))  # noqa: E731
+    inside = frames.mask.astype(bool)[..., None]
+    jumps = 0
     for j in range(len(frames)):
+        step = frames.steps[j]
         merged = np.asarray(inpaint.step_view(frames, j)[2])
-        assert np.array_equal(merged, np.asarray(PIL.Image.fromarray(frames.states[j + 1]).resize((256, 256), PIL.Image.NEAREST)))
+        assert np.array_equal(merged, big(np.where(inside, step.proposal, step.known)))
+        jumps += not np.array_equal(merged, big(frames.states[j + 1]))
+    assert jumps == 2  # the two jumps back up (4 steps in stretches of 2, each run twice)
     assert len(frames) == 8  # 4 steps, each stretch of 2 run twice
 
 

@@ -111,3 +111,29 @@ def test_every_python_m_command_in_the_docs_names_a_real_module():
     assert {"training.train", "pipelines.evaluate"} <= modules
     assert not [m for m in sorted(modules) if importlib.util.find_spec(m) is None]
 
+
+
+def test_every_tracked_file_over_10_mb_has_an_lfs_rule():
+    """The Hub refuses a push holding a file over 10 MB outside LFS: git's own attribute lookup
+    must put each such tracked file (and every safetensors file) under the LFS filter."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    big = [f for f in files if (ROOT / f).is_file() and (ROOT / f).stat().st_size > 10 * 1024 * 1024]
+    weights = [f for f in files if f.endswith(".safetensors")]
+    assert big and weights  # the shipped transformer is one
+    for f in sorted(set(big) | set(weights)):
+        attr = subprocess.run(["git", "check-attr", "filter", "--", f], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        assert attr.strip().endswith("filter: lfs"), attr
+
+
+def test_deploy_dry_run_uploads_the_app_and_weights_not_data():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "scripts/deploy_space.py", "--repo-id", "someone/dit-lab", "--dry-run"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    listed = dict(line.split(None, 1)[::-1] for line in out.splitlines()[1:])
+    assert listed["app.py"] == "git" and listed["requirements.txt"] == "git" and listed[".gitattributes"] == "git"
+    assert listed["weights/dit-emoji/transformer/diffusion_pytorch_model.safetensors"] == "lfs"
+    assert not [f for f in listed if f.startswith(("data/", "runs/", "logs/", "tests/")) or "__pycache__" in f]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from pipelines import DiTText2ImagePipeline
-from training.train import EMA, lr_at, main, parse_args
+from pipelines.training_utils import EMA
+from training.train import lr_at, main, parse_args
 
 TINY = ["--no-compile", "--hidden-size", "32", "--depth", "2", "--num-heads", "2", "--batch-size", "4", "--grid-steps", "2", "--precision", "fp32"]
 

@@ -1,6 +1,7 @@
 """The training data: emoji at 32x32 with their names, rebuilt from pinned npm packages.
 
-    python -m training.data            # build (or reuse) data/emoji32/ and print a summary
+    python -m training.data                    # build (or reuse) data/emoji32/ and print a summary
+    python -m training.data --resolution 64    # the 64-px set (the packages' own 64-px PNGs, no resize)
 
 Sources (why emoji: docs/architecture.md): emoji-datasource for the list, emoji-datasource-twitter (Twemoji,
 CC-BY 4.0) and emoji-datasource-google (Noto Emoji, Apache 2.0) for the art, emojibase-data
@@ -39,6 +40,10 @@ PACKAGES = {
 }
 STYLES = {"twemoji": ("twitter", "twemoji style"), "noto": ("google", "noto style")}
 RESOLUTION = 32
+RESOLUTIONS = (32, 64)  # the packages ship 64-px PNGs: 64 uses them as they are, 32 downsamples them
+# Emoji a classroom app must not be able to draw: never in any training set, at any resolution
+# (skin-tone variants share the base name). Obscene gestures and tobacco; listed in the model cards.
+BLOCKED_EMOJI = frozenset({"middle finger", "cigarette"})
 DEFAULT_DATA_DIR = Path(os.environ.get("DITLAB_DATA", Path(__file__).resolve().parent.parent / "data"))
 
 # Several wordings per image, so that free prompts ("an emoji of a cat face") land near the
@@ -160,16 +165,21 @@ def _label(unified: str, fallback: str | None, cldr: dict[str, str]) -> str:
     return " ".join(label.replace(":", ",").split())
 
 
-def _to_rgb32(png_bytes: bytes) -> np.ndarray:
+def _to_rgb(png_bytes: bytes, resolution: int) -> np.ndarray:
     im = Image.open(io.BytesIO(png_bytes)).convert("RGBA")
     white = Image.new("RGBA", im.size, (255, 255, 255, 255))
     im = Image.alpha_composite(white, im).convert("RGB")
-    return np.asarray(im.resize((RESOLUTION, RESOLUTION), Image.LANCZOS), dtype=np.uint8)
+    if im.size != (resolution, resolution):
+        im = im.resize((resolution, resolution), Image.LANCZOS)
+    return np.asarray(im, dtype=np.uint8)
 
 
-def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
-    """Build data_dir/emoji32/{images.npy, meta.json}; a second call reuses them."""
-    out = Path(data_dir) / "emoji32"
+def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False, resolution: int = RESOLUTION) -> Path:
+    """Build data_dir/emoji{resolution}/{images.npy, meta.json}; a second call reuses them.
+    Both resolutions hold the same emoji in the same order with the same records."""
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {RESOLUTIONS}, not {resolution}")
+    out = Path(data_dir) / f"emoji{resolution}"
     if (out / "images.npy").exists() and (out / "meta.json").exists() and not force:
         if "tags" in json.loads((out / "meta.json").read_text())[0]:
             return out  # (a set built before tags were recorded is rebuilt)
@@ -197,7 +207,7 @@ def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False) -> Path:
             for member in tar:
                 if member.name in wanted:
                     lab, base, cat, (tags, sub) = wanted[member.name]
-                    images.append(_to_rgb32(tar.extractfile(member).read()))
+                    images.append(_to_rgb(tar.extractfile(member).read(), resolution))
                     records.append({"name": lab, "style": style_text, "category": cat, "base_name": base, "file": member.name,
                                     "tags": tags, "subgroup": sub})
     order = sorted(range(len(records)), key=lambda i: (records[i]["style"], records[i]["file"]))
@@ -221,14 +231,16 @@ class EmojiDataset:
         self.records = records
 
     @classmethod
-    def load(cls, data_dir: Path | str = DEFAULT_DATA_DIR) -> "EmojiDataset":
+    def load(cls, data_dir: Path | str = DEFAULT_DATA_DIR, resolution: int = RESOLUTION) -> "EmojiDataset":
+        """The emoji set without BLOCKED_EMOJI (or a user's folder, see `from_folder`)."""
         data_dir = Path(data_dir)
         if (data_dir / "metadata.jsonl").exists():
-            return cls.from_folder(data_dir)
-        out = build(data_dir)
+            return cls.from_folder(data_dir, resolution)
+        out = build(data_dir, resolution=resolution)
         records = [EmojiRecord(r["name"], r["style"], r["category"], r["base_name"], tuple(r["tags"]), r["subgroup"])
                    for r in json.loads((out / "meta.json").read_text())]
-        return cls(np.load(out / "images.npy"), records)
+        keep = [i for i, r in enumerate(records) if r.base_name not in BLOCKED_EMOJI]
+        return cls(np.load(out / "images.npy")[keep], [records[i] for i in keep])
 
     @classmethod
     def from_folder(cls, folder: Path | str, resolution: int = RESOLUTION) -> "EmojiDataset":
@@ -284,10 +296,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Build the emoji training set from the pinned npm packages.")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--force", action="store_true", help="rebuild even if the dataset exists")
+    parser.add_argument("--resolution", type=int, default=RESOLUTION, choices=RESOLUTIONS)
     args = parser.parse_args()
-    out = build(args.data_dir, force=args.force)
+    out = build(args.data_dir, force=args.force, resolution=args.resolution)
     print(f"dataset in {out}")
-    print(EmojiDataset.load(args.data_dir).summary())
+    print(EmojiDataset.load(args.data_dir, args.resolution).summary())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
     python -m training.train --max-minutes 120 --output weights/dit-emoji
     accelerate launch -m training.train --max-minutes 120      # same script, CPU or multi-GPU
     python -m training.train --resume --max-minutes 60          # continue the run in --run-dir
+    python -m training.train --vae weights/dit-emoji-64/vae --patch-size 2 --init-blocks-from weights/dit-emoji \
+        --run-dir runs/latent --output weights/dit-emoji-64       # the latent model: 64-px emoji as 16x16x4 latents
 
 Every `--checkpoint-minutes` it writes, into --run-dir: a resumable checkpoint
 (model, EMA, optimizer, step; safetensors + JSON), the EMA pipeline, and a fixed-seed
@@ -30,6 +32,7 @@ from pipelines import schedulers as flow
 from .data import DEFAULT_DATA_DIR, EmojiDataset
 from pipelines.hardware import best_autocast_dtype, set_threads
 from pipelines.text_encoder import encode_text, load_text_encoder
+from pipelines.training_utils import EMA, flow_matching_loss
 from pipelines.transformer_dit import DiTTransformer
 
 VAL_SIGMAS = (0.2, 0.5, 0.8)
@@ -46,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--snapshots", action="store_true",
                    help="also keep each checkpoint's EMA weights as run-dir/snap-<minutes> (for scripts/curve.py)")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
+    p.add_argument("--vae", type=Path, default=None,
+                   help="an AutoencoderKL folder: train on the 64-px emoji's latents (encoded once and cached), not on pixels")
+    p.add_argument("--init-blocks-from", type=Path, default=None,
+                   help="a pipeline folder of another resolution or space: copy every weight whose shape matches "
+                        "(blocks, text and timestep embedders); the patch embedding, final linear and output conv stay new")
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start: a saved pipeline (e.g. weights/dit-emoji) whose transformer weights start this run; "
                         "the optimizer starts fresh, so keep a short --warmup-steps")
@@ -72,25 +80,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-heads", type=int, default=4)
     p.add_argument("--grid-steps", type=int, default=20)
     return p.parse_args(argv)
-
-
-class EMA:
-    """Exponential moving average with a warm-up: decay = min(max, 1 - (step+1)^(-2/3)).
-    A fixed 0.9999 would average over more steps than a whole CPU run has."""
-
-    def __init__(self, model: torch.nn.Module, max_decay: float) -> None:
-        self.max_decay = max_decay
-        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        decay = min(self.max_decay, 1.0 - (step + 1) ** (-2.0 / 3.0))
-        for k, v in model.state_dict().items():
-            if v.dtype.is_floating_point:
-                self.shadow[k].lerp_(v.float(), 1.0 - decay)
-
-    def copy_to(self, model: torch.nn.Module) -> None:
-        model.load_state_dict(self.shadow)
 
 
 def lr_at(step: int, elapsed_frac: float, args: argparse.Namespace, first_step: int = 0) -> float:
@@ -171,16 +160,6 @@ def load_checkpoint(run_dir: Path, model, ema: EMA, opt) -> dict:
     return json.loads((run_dir / "checkpoint.json").read_text())
 
 
-def flow_matching_loss(model, x0: torch.Tensor, states: torch.Tensor, masks: torch.Tensor, autocast) -> torch.Tensor:
-    """The rectified-flow objective: ||v_theta(x_t, sigma, text) - (eps - x0)||^2, sigma ~ logit-normal."""
-    noise = torch.randn_like(x0)
-    sigma = flow.sample_training_sigmas(x0.shape[0], device=x0.device)
-    xt = flow.add_noise(x0, noise, sigma)
-    with autocast():
-        v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample
-    return F.mse_loss(v.float(), flow.flow_target(x0, noise))
-
-
 @torch.no_grad()
 def validation_loss(model, x0: torch.Tensor, states, masks, noise: torch.Tensor, autocast) -> dict[str, float]:
     """Loss at fixed sigmas with fixed noise: comparable across runs and configs."""
@@ -196,34 +175,73 @@ def validation_loss(model, x0: torch.Tensor, states, masks, noise: torch.Tensor,
     return out
 
 
-def write_grid(pipe_cls, model, path: Path, steps: int) -> None:
+def write_grid(pipe_cls, model, path: Path, steps: int, vae=None) -> None:
     """Fixed-seed samples of the grid prompts in both styles, for people to look at."""
     from .evaluate import GRID_PROMPTS, prompt_grid, save_grid
 
     model.eval()
-    pipe = pipe_cls(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER))
+    pipe = pipe_cls(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER), vae=vae)
     pipe.set_progress_bar_config(disable=True)
     prompts = [f"{p}, {s}" for s in ("twemoji style", "noto style") for p in GRID_PROMPTS]
     save_grid(prompt_grid(pipe, prompts, steps), path)
     model.train()
 
 
-def warm_start(model: DiTTransformer, pipeline_dir: Path) -> None:
-    """Copy a saved pipeline's transformer weights (any dtype) into `model`; configs must match."""
+WARM_KEYS = ("sample_size", "in_channels", "patch_size", "hidden_size", "depth", "num_heads")
+
+
+def warm_start(model: DiTTransformer, pipeline_dir: Path, blocks_only: bool = False) -> list[str]:
+    """Copy a saved pipeline's transformer weights (any dtype) into `model`. `blocks_only`: the
+    saved model may work on another resolution or space; every weight of the same name and
+    shape is copied, and the names of those left at their initial values are returned."""
     saved = DiTTransformer.from_pretrained(Path(pipeline_dir) / "transformer", use_safetensors=True)
-    keys = ("sample_size", "in_channels", "patch_size", "hidden_size", "depth", "num_heads")
+    keys = WARM_KEYS[3:] if blocks_only else WARM_KEYS
     if any(saved.config[k] != model.config[k] for k in keys):
-        raise SystemExit(f"--init-from {pipeline_dir}: its config {({k: saved.config[k] for k in keys})} differs from the arguments'")
-    model.load_state_dict({k: v.float() for k, v in saved.state_dict().items()})
+        flag = "--init-blocks-from" if blocks_only else "--init-from"
+        raise SystemExit(f"{flag} {pipeline_dir}: its config {({k: saved.config[k] for k in keys})} differs from the arguments'")
+    mine, theirs = model.state_dict(), saved.state_dict()
+    copied = {k: v.float() for k, v in theirs.items() if k in mine and v.shape == mine[k].shape}
+    model.load_state_dict(copied, strict=not blocks_only)
+    return sorted(set(mine) - set(copied))
+
+
+def load_vae(path: Path | None):
+    from diffusers import AutoencoderKL
+
+    return None if path is None else AutoencoderKL.from_pretrained(path, use_safetensors=True).eval().requires_grad_(False)
+
+
+def model_space_images(dataset: EmojiDataset, vae, cache: Path) -> torch.Tensor:
+    """The training targets x0 as float16 (N, C, H, W): pixels in [-1, 1], or the autoencoder's
+    scaled latents, encoded once per autoencoder (cached under a hash of its weights)."""
+    from pipelines.latents import LatentSpace
+
+    pixels = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()
+    if vae is None:
+        return (pixels.float() / 127.5 - 1.0).half()
+    digest = hashlib.sha1(b"".join(p.detach().float().numpy().tobytes() for p in vae.parameters()))
+    digest.update(json.dumps(dict(vae.config), sort_keys=True, default=str).encode() + pixels.numpy().tobytes())
+    path = cache / f"latents-{digest.hexdigest()[:12]}.safetensors"
+    if path.exists():
+        return load_file(path)["latents"]
+    space = LatentSpace(vae)
+    with torch.no_grad():
+        z = torch.cat([space.encode(pixels[i : i + 256].float() / 127.5 - 1.0) for i in tqdm(range(0, len(pixels), 256), desc="encoding latents", leave=False)])
+    cache.mkdir(parents=True, exist_ok=True)
+    save_file({"latents": z.half().contiguous()}, path)
+    return z.half()
 
 
 def export_pipeline(run_dir: Path, output: Path) -> Path:
     """The run's EMA weights as a pipeline folder: fp16 safetensors (half the size; loaded
-    back as fp32), the default sampler's scheduler, model_index.json."""
-    from pipelines.pipeline_dit import DiTText2ImagePipeline
+    back as fp32), the default sampler's scheduler, the autoencoder of a latent run (fp32),
+    model_index.json."""
+    from pipelines import DiTText2ImagePipeline
 
     model = DiTTransformer.from_pretrained(run_dir / "ema", use_safetensors=True).to(torch.float16)
-    DiTText2ImagePipeline(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER)).save_pretrained(output)
+    info = json.loads((run_dir / "checkpoint.json").read_text())
+    vae = load_vae(Path(info["vae"])) if info.get("vae") else None
+    DiTText2ImagePipeline(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER), vae=vae).save_pretrained(output)
     return output
 
 
@@ -235,7 +253,8 @@ class Run:
     accelerator: object
     dataset: EmojiDataset
     bank: CaptionBank
-    images: torch.Tensor  # uint8 (N, 3, H, W)
+    images: torch.Tensor  # float16 (N, C, H, W) in model space: pixels in [-1, 1] or scaled latents
+    vae: object  # the AutoencoderKL of a latent run (None: pixels)
     weights: np.ndarray  # sampling probability per image
     config: dict
     model: torch.nn.Module  # as prepared by accelerate (DDP-wrapped with several processes)
@@ -273,15 +292,19 @@ def setup(args: argparse.Namespace) -> Run:
     if args.batch_size % accelerator.num_processes:
         raise SystemExit(f"--batch-size {args.batch_size} must split evenly over {accelerator.num_processes} processes.")
     torch.manual_seed(args.seed)  # the same initial weights on every process
-    dataset = EmojiDataset.load(args.data_dir)
+    vae = load_vae(args.vae)
+    dataset = EmojiDataset.load(args.data_dir, resolution=64 if vae is not None else 32)
     tok, enc = load_text_encoder()
     bank = CaptionBank(dataset, tok, enc, Path(args.data_dir) / "text-cache")
-    images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()
-    config = dict(sample_size=images.shape[-1], in_channels=3, patch_size=args.patch_size, hidden_size=args.hidden_size,
+    images = model_space_images(dataset, vae, Path(args.data_dir) / "latent-cache")
+    config = dict(sample_size=images.shape[-1], in_channels=images.shape[1], patch_size=args.patch_size, hidden_size=args.hidden_size,
                   depth=args.depth, num_heads=args.num_heads)
     model = DiTTransformer(**config)
     if args.init_from is not None:
         warm_start(model, args.init_from)
+    elif args.init_blocks_from is not None:
+        fresh = warm_start(model, args.init_blocks_from, blocks_only=True)
+        print(f"warm start from {args.init_blocks_from}: all but {', '.join(fresh)}")
     ema = EMA(model, args.ema_max_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
     args.run_dir.mkdir(parents=True, exist_ok=True)
@@ -293,7 +316,7 @@ def setup(args: argparse.Namespace) -> Run:
         info = load_checkpoint(args.run_dir, model, ema, opt)
         counters = dict(step=info["step"], images_seen=info["images_seen"], prior_minutes=info["train_minutes"], first_step=info["step"])
     prepared, opt = accelerator.prepare(model, opt)
-    return Run(args, accelerator, dataset, bank, images, sample_weights(dataset, args.balance_variants), config, prepared,
+    return Run(args, accelerator, dataset, bank, images, vae, sample_weights(dataset, args.balance_variants), config, prepared,
                accelerator.unwrap_model(prepared), ema, opt, **counters)
 
 
@@ -315,7 +338,7 @@ def train_step(run: Run, rng: np.random.Generator, pyrng: random.Random, frac: f
     for group in run.opt.param_groups:
         group["lr"] = lr_at(run.step, frac, args, run.first_step)
     idx = rng.choice(len(run.dataset), size=run.local_batch, p=run.weights)  # each process its own part of the global batch
-    x0 = (run.images[idx].float() / 127.5 - 1.0).to(acc.device)
+    x0 = run.images[idx].float().to(acc.device)
     caps = ["" if pyrng.random() < args.caption_dropout else run.dataset.caption(int(i), pyrng) for i in idx]
     states, masks = (t.to(acc.device) for t in run.bank.lookup(caps))
     loss = flow_matching_loss(run.forward, x0, states, masks, acc.autocast)
@@ -333,7 +356,7 @@ def validation_batch(run: Run) -> tuple:
     """256 fixed images with fixed captions and noise: comparable across runs and configs."""
     g = torch.Generator().manual_seed(1234)
     idx = torch.randperm(len(run.dataset), generator=g)[:256]
-    x0 = run.images[idx].float() / 127.5 - 1.0
+    x0 = run.images[idx].float()
     states, masks = run.bank.lookup([run.dataset.caption(int(i), random.Random(int(i))) for i in idx])
     return x0, states, masks, torch.randn(x0.shape, generator=g)
 
@@ -342,15 +365,16 @@ def checkpoint(run: Run, val: tuple, final: bool = False) -> None:
     """Checkpoint, EMA weights, sample grid and validation loss (main process only)."""
     if not run.is_main:
         return
-    from pipelines.pipeline_dit import DiTText2ImagePipeline
+    from pipelines import DiTText2ImagePipeline
 
     args = run.args
     minutes = run.prior_minutes + (time.time() - run.start) / 60
-    extra = {"num_processes": run.accelerator.num_processes, "local_batch": run.local_batch}
+    extra = {"num_processes": run.accelerator.num_processes, "local_batch": run.local_batch,
+             "vae": str(args.vae) if args.vae else None}
     save_checkpoint(args.run_dir, run.raw, run.ema, run.opt, run.step, run.images_seen, minutes, run.config, extra)
     ema_model = DiTTransformer(**run.config)
     run.ema.copy_to(ema_model)
-    write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{run.step:07d}.png", args.grid_steps)
+    write_grid(DiTText2ImagePipeline, ema_model, args.run_dir / f"grid-{run.step:07d}.png", args.grid_steps, run.vae)
     rec = {"step": run.step, "images_seen": run.images_seen, "train_minutes": round(minutes, 2),
            **validation_loss(ema_model, *val, run.accelerator.autocast)}
     with open(args.run_dir / "log.jsonl", "a") as f:
