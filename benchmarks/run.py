@@ -12,6 +12,7 @@ training images per second at the shipped config. Run it on an otherwise idle ma
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import random
@@ -26,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipelines import DEFAULT_SAMPLER, SAMPLERS, DiTText2ImagePipeline  # noqa: E402
-from pipelines.compiled import compile_step  # noqa: E402
-from pipelines.transformer_dit import ONEDNN_LINEAR  # noqa: E402
+from pipelines import fast  # noqa: E402
+from pipelines.fast import ONEDNN_LINEAR, compile_step  # noqa: E402
 from pipelines.hardware import autocast_context, best_autocast_dtype, cpu_has_native_bf16, set_threads  # noqa: E402
 from pipelines.training_utils import EMA, flow_matching_loss  # noqa: E402
 
@@ -59,9 +60,8 @@ def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
 def forward_flops(model, inputs: tuple) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
-    # with autograd on, the model takes its plain modules, whose FLOPs the counter knows
-    # (it does not count oneDNN's fused calls); nothing is run backward
-    with FlopCounterMode(display=False) as counter, torch.enable_grad():
+    # the plain forward, whose FLOPs the counter knows (it does not count oneDNN's fused calls)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(*inputs)
     return counter.get_total_flops()
 
@@ -105,8 +105,7 @@ def interleaved_times(calls: dict, rounds: int, autocast: torch.dtype | None = N
 def with_steps(transformer, graphs: dict, fn):
     """`fn` to run with exactly these compiled steps in place ({} = eager), for timing in turn."""
     def run():
-        transformer.compiled_steps.clear()
-        transformer.compiled_steps.update(graphs)
+        fast.restore_compiled(transformer, graphs)
         fn()
     return run
 
@@ -114,8 +113,9 @@ def with_steps(transformer, graphs: dict, fn):
 def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, results: dict) -> None:
     """Ours against diffusers' peers at batch n. Every model gets the same treatment in each
     mode: the same precision (fp32, bf16 autocast, bf16 weights) and, in the last mode, the
-    same torch.compile. "Per step" is our forward as the pipeline runs it (the text-side work
-    done once per run); "full" recomputes it at every call, as the peers do."""
+    same torch.compile. "Per step" is our step as the pipeline runs it (`fast.denoising_step`:
+    the text-side work done once per run); "full" is the plain model's forward, which recomputes
+    it at every call, as the peers do."""
     x = torch.randn(n, 3, cfg["sample_size"], cfg["sample_size"])
     t = torch.full((n,), 500.0)
     ctx = torch.randn(n, 16, cfg["text_dim"])
@@ -130,12 +130,17 @@ def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, r
         for m in (model, pixart, dit):
             m.to(wdtype)
         xi, ci = x.to(wdtype), ctx.to(wdtype)
-        with torch.no_grad(), autocast_context("cpu", autocast):
-            text = model.encode_text(ci, mask)
         wrap = (lambda f: torch.compile(f, dynamic=False)) if compiled else (lambda f: f)
-        ours_step, ours_full, px, dt = wrap(model.velocity), wrap(model), wrap(pixart), wrap(dit)
+        ours_full, px, dt = wrap(model), wrap(pixart), wrap(dit)
+        if compiled:  # the graph the app compiles: the fast step's plain-op form
+            with torch.no_grad():
+                work = fast.prepare(model, ci, mask)
+            graph = wrap(functools.partial(fast.fast_velocity, model, fused=False))
+            ours_step = lambda: graph(work, xi, t)  # noqa: E731
+        else:
+            ours_step = functools.partial(fast.denoising_step(model, ci, mask), xi, t)
         calls = {
-            "DiT Lab DiTTransformer, per step": (model, lambda: ours_step(xi, t, text)),
+            "DiT Lab DiTTransformer, per step": (model, ours_step),
             "DiT Lab DiTTransformer, full": (model, lambda: ours_full(xi, t, ci, mask)),
             "diffusers PixArtTransformer2DModel": (pixart, lambda: px(xi, encoder_hidden_states=ci, timestep=t, encoder_attention_mask=mask, added_cond_kwargs=added)),
             "diffusers DiTTransformer2DModel": (dit, lambda: dt(xi, timestep=t, class_labels=labels)),
@@ -176,7 +181,7 @@ def view_timings(reps: int, rows: list, results: dict) -> None:
     rt = runtime()
     if rt.compile_thread is not None:
         rt.compile_thread.join()  # the app a minute after start: the compiled steps are in place
-    compiled = dict(rt.transformer.compiled_steps)
+    compiled = fast.forget_compiled(rt.transformer)
     run_trace = lambda: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler"))  # noqa: E731
     ab = interleaved_times({"eager": with_steps(rt.transformer, {}, run_trace),
                             "compiled": with_steps(rt.transformer, compiled, run_trace)}, 2 * reps)
@@ -204,13 +209,13 @@ def notes(results: dict) -> str:
         f"- **Heun vs Euler**: Heun makes 39 model calls for 20 steps (two per step, one on the last), Euler 20: "
         f"1.95× the calls. It took {heun:.2f}× the time here ({per_call[0]:.1f} vs {per_call[1]:.1f} ms per call), {verdict}.",
         "- **Per step vs full**: the pipeline computes the text's cross-attention keys/values and pooled embedding, and "
-        "folds the cross-attention's projections into them, once per run (`DiTTransformer.encode_text`); \"full\" redoes "
-        "that at every call, as the peers do, since diffusers runs them that way.",
+        "folds the cross-attention's projections into them, once per run (`pipelines.fast.denoising_step`); \"full\" is "
+        "the plain model's forward, which redoes that at every call, as the peers do.",
         "- **Order**: every round times the models in a new random order: two identical copies of our model measured "
         "differently depending only on which model ran just before them, which a fixed order would charge to one model.",
     ]
     if "latency_compiled_b1" in results:
-        lines.append(f"- **Compiled step**: `pipelines.compiled` compiles the step in a background thread "
+        lines.append(f"- **Compiled step**: `pipelines.fast` compiles the step in a background thread "
                      f"({results['compile_s']:.0f} s in this run), checks it against eager, then swaps it in; until then, "
                      "and for other batch sizes, requests run eager.")
     return "\n".join(lines)
@@ -271,14 +276,14 @@ def pipeline_rows(pipe, app_precision: str, reps: int, rows: list, results: dict
     compile_s = time.perf_counter()
     compile_step(pipe.transformer, 2, pipe.transformer.dtype)  # what lab.runtime does in the background
     compile_s = time.perf_counter() - compile_s
-    graphs = dict(pipe.transformer.compiled_steps)
+    graphs = fast.forget_compiled(pipe.transformer)
     ab = interleaved_times({"eager": with_steps(pipe.transformer, {}, call),
                             "compiled": with_steps(pipe.transformer, graphs, call)}, 4 * reps)
     results.update(latency_ab_eager_b1=ab["eager"], latency_compiled_b1=ab["compiled"], compile_s=compile_s)
     rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, batch 1: eager vs compiled step ({app_precision})",
                  f"{ab['eager']:.3f} s vs {ab['compiled']:.3f} s ({ab['eager'] / ab['compiled']:.2f}×)",
                  f"interleaved; the app compiles the step in the background ({compile_s:.0f} s here)"))
-    pipe.transformer.compiled_steps.clear()
+    fast.forget_compiled(pipe.transformer)
 
 
 def achieved_rows(model, cfg: dict, peaks: dict[str, float | None], rows: list, results: dict) -> None:

@@ -1,16 +1,17 @@
-"""Tab 6 · Explore: four views no other diffusion demo has, one module each."""
+"""Tab 6 · Explore: five views no other diffusion demo has, one module each."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from .autoencoder import create_autoencoder
 from .flow2d import create_flow2d
 from .learn import create_learn
 from .paths import create_paths
 from .race import create_race
 
 VIEWS = [("Sampler race", create_race), ("A flow in 2-D", create_flow2d), ("Watch it learn", create_learn),
-         ("Two paths to noise", create_paths)]
+         ("Two paths to noise", create_paths), ("The autoencoder", create_autoencoder)]
 
 
 def create_explore() -> None:

@@ -47,7 +47,7 @@ except ImportError:
 class Runtime:
     """The shipped transformer, loaded once, in the fastest precision this machine runs."""
 
-    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None) -> None:
+    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, vae: Path | str = LATENT_WEIGHTS / "vae") -> None:
         set_threads()
         weights = Path(weights)
         if not (weights / "model_index.json").exists():
@@ -59,15 +59,16 @@ class Runtime:
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
         self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if self.device == "cpu" else None
-        self._vae = None
+        self._vae, self._vae_path = None, Path(vae)
 
     @property
     def vae(self):
-        """The latent model's autoencoder (weights/dit-emoji-64/vae), loaded on first use, read-only."""
+        """The latent model's autoencoder (weights/dit-emoji-64/vae), loaded on first use, read-only
+        (a second request racing the first load loads the same weights again: no wrong state)."""
         if self._vae is None:
             from diffusers import AutoencoderKL
 
-            path = LATENT_WEIGHTS / "vae"
+            path = self._vae_path
             if not (path / "config.json").exists():
                 raise FileNotFoundError(f"No autoencoder in {path}: train one with `python -m training.autoencoder --output {path}`.")
             self._vae = AutoencoderKL.from_pretrained(path, use_safetensors=True).to(self.device).eval().requires_grad_(False)

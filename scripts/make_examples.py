@@ -1,8 +1,9 @@
 """Write the app's example images (assets/examples/*.png) from the built emoji data.
 
-    python -m training.data && python scripts/make_examples.py
+    python -m training.data && python -m training.data --resolution 64 && python scripts/make_examples.py
 
-Noto Emoji art (Apache 2.0), 32x32 as the model sees it: a handful of files, not a dataset.
+Noto Emoji art (Apache 2.0), at 32x32 (assets/examples/) and 64x64 (assets/examples64/) as the
+two models see it: a handful of files, not a dataset.
 """
 
 import sys
@@ -19,13 +20,15 @@ NAMES = ["grinning face", "red apple", "cat face", "pizza", "red heart", "rocket
 
 
 def main() -> None:
-    ds = EmojiDataset.load()
-    out = Path(__file__).resolve().parent.parent / "assets" / "examples"
-    out.mkdir(parents=True, exist_ok=True)
-    for k, name in enumerate(NAMES):
-        i = next(i for i, r in enumerate(ds.records) if r.name == name and r.style == "noto style")
-        Image.fromarray(np.asarray(ds.images[i])).save(out / f"{k}_{name.replace(' ', '_')}.png")
-    print(f"wrote {len(NAMES)} examples to {out}")
+    root = Path(__file__).resolve().parent.parent / "assets"
+    for size, folder in ((32, "examples"), (64, "examples64")):
+        ds = EmojiDataset.load(resolution=size)
+        out = root / folder
+        out.mkdir(parents=True, exist_ok=True)
+        for k, name in enumerate(NAMES):
+            i = next(i for i, r in enumerate(ds.records) if r.name == name and r.style == "noto style")
+            Image.fromarray(np.asarray(ds.images[i])).save(out / f"{k}_{name.replace(' ', '_')}.png")
+        print(f"wrote {len(NAMES)} examples to {out}")
 
 
 if __name__ == "__main__":

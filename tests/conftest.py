@@ -59,14 +59,15 @@ def app_server():
 
 
 @pytest.fixture(scope="module")
-def tiny_runtime(tmp_path_factory, tiny_transformer):
-    """The app's runtime serving the tiny random model instead of the shipped weights."""
+def tiny_runtime(tmp_path_factory, tiny_transformer, tiny_vae):
+    """The app's runtime serving the tiny random models instead of the shipped weights."""
     from pipelines import DiTText2ImagePipeline, make_scheduler
     from lab.runtime import Runtime, use_runtime
 
     path = tmp_path_factory.mktemp("weights")
     DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
-    use_runtime(Runtime(path))
+    tiny_vae.save_pretrained(path / "vae")
+    use_runtime(Runtime(path, vae=path / "vae"))
     yield
     use_runtime(None)
 

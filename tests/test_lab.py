@@ -186,3 +186,26 @@ def test_many_runs_leave_a_bounded_number_of_files(tmp_path, monkeypatch):
         generate.downloads([image])
     runs = list((tmp_path / "outputs").iterdir())
     assert len(runs) == files.MAX_RUN_DIRS and all(len(list(r.iterdir())) == 2 for r in runs)
+
+
+def test_autoencoder_view_shows_the_latent_and_an_honest_round_trip():
+    from lab import autoencoder
+    from lab.runtime import runtime
+    from pipelines.latents import LatentSpace
+
+    path = str(example_images(64)[3])
+    recon, original, latents, error, note = autoencoder.autoencode(path)
+    assert recon.size == original.size == error.size == (256, 256)
+    assert latents.width > 4 * 128  # four 16x16 channels, each enlarged 8x, side by side
+    assert "4 channels of 16×16" in note and "1,024 numbers" in note and "12×" in note
+    # the PSNR it states is the round trip's, recomputed here from the same autoencoder
+    x = np.asarray(PIL.Image.open(path).convert("RGB"), np.float32) / 255.0
+    space = LatentSpace(runtime().vae)
+    import torch
+
+    xt = torch.from_numpy(x).permute(2, 0, 1)[None] * 2 - 1
+    r = ((space.decode(space.encode(xt))[0].permute(1, 2, 0).numpy() + 1) / 2)
+    mse = np.mean((np.round(r * 255) / 255 - np.round(x * 255) / 255) ** 2)
+    assert numbers_in(note.split("PSNR")[1])[0] == pytest.approx(10 * np.log10(1 / mse), abs=0.05)
+    with pytest.raises(Exception, match="Image"):
+        autoencoder.autoencode(None)

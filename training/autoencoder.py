@@ -93,6 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--run-dir", type=Path, default=Path("runs/vae"))
     p.add_argument("--output", type=Path, default=None, help="save_pretrained the EMA autoencoder here at each checkpoint")
     p.add_argument("--width", choices=sorted(WIDTHS), default="small")
+    p.add_argument("--latent-channels", type=int, default=4)
     p.add_argument("--max-minutes", type=float, default=60.0)
     p.add_argument("--checkpoint-minutes", type=float, default=4.0)
     p.add_argument("--resume", action="store_true", help="continue from run-dir/checkpoint")
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     torch.manual_seed(args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    vae = make_vae(WIDTHS[args.width])
+    vae = make_vae(WIDTHS[args.width], args.latent_channels)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.0)
     ema = EMA(vae, args.ema_max_decay)
     info = load_checkpoint(args.run_dir, vae, ema, opt) if args.resume else {"step": 0, "images_seen": 0, "train_minutes": 0.0}
