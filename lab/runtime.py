@@ -35,13 +35,17 @@ MODEL_QUEUE = "model"  # every model event shares this queue slot: 2 cores do on
 
 P = TypeVar("P", bound=DiTPipelineBase)
 
-try:  # Hugging Face ZeroGPU: borrow a GPU only while a handler runs
-    import spaces
+def zero_gpu_decorator():
+    """Hugging Face ZeroGPU's `spaces.GPU` (borrow a GPU only while a handler runs) where the
+    `spaces` package is installed, else a decorator that changes nothing."""
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU
 
-    gpu = spaces.GPU
-except ImportError:
-    def gpu(fn):
-        return fn
+
+gpu = zero_gpu_decorator()  # every model handler is decorated with it
 
 
 class Runtime:

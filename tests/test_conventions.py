@@ -1,5 +1,7 @@
 """The diffusers conventions a diffusers user relies on, each checked on a tiny model."""
 
+import contextlib
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -85,6 +87,10 @@ def test_switching_guidance_off_late_changes_only_the_late_steps(make_pipe):
     assert torch.equal(full.trace[1].x_next, late.trace[1].x_next)
     assert late.trace[2].x0_uncond is None and late.trace[2].guidance_scale == 1.0
     assert late.num_model_calls == 4 and not torch.allclose(full.images, late.images)
+    # what the transformer really evaluated: both halves for two steps, then the conditional one only
+    with rows_seen(pipe.transformer) as rows:
+        pipe("cat", num_inference_steps=4, guidance_scale=5.0, generator=gen(), callback_on_step_end=off_after_two)
+    assert rows == [2, 2, 1, 1]
 
 
 @pytest.mark.parametrize("cls", list(CALLS))
@@ -124,10 +130,10 @@ def test_optional_text_encoder_stays_none_and_loads_lazily(tiny_transformer, tmp
 def test_dtype_reaches_the_packaged_text_encoder(make_pipe, tmp_path):
     """6: from_pretrained's dtype (or its dict) also sets the lazily loaded encoder's dtype."""
     make_pipe().save_pretrained(tmp_path)
-    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, torch_dtype={"transformer": torch.bfloat16, "default": torch.bfloat16})
+    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, dtype={"transformer": torch.bfloat16, "default": torch.bfloat16})
     assert pipe.transformer.dtype == torch.bfloat16
     assert pipe.text_encoder_pair()[1].dtype == torch.bfloat16
-    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, torch_dtype=torch.float32)
+    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path, dtype=torch.float32)
     assert pipe.text_encoder_pair()[1].dtype == torch.float32
 
 
@@ -203,3 +209,18 @@ def test_guidance_interval_skips_the_unconditional_pass_outside_it(make_pipe):
     guided = [s.x0_uncond is not None for s in out.trace]
     assert guided == [0.3 <= s.sigma <= 0.8 for s in out.trace] and any(guided) and not all(guided)
     assert out.num_model_calls == 6
+    with rows_seen(pipe.transformer) as rows:  # one row per image where unguided, two where guided
+        pipe("cat", num_inference_steps=6, guidance_scale=4.0, guidance_interval=(0.3, 0.8), generator=gen())
+    assert rows == [2 if g else 1 for g in guided]
+
+
+@contextlib.contextmanager
+def rows_seen(transformer):
+    """The batch size of every transformer evaluation (its timestep embedder sees one row per
+    image and half of guidance), whichever path (plain or fast) ran it."""
+    rows = []
+    handle = transformer.t_embedder.register_forward_hook(lambda mod, args, out: rows.append(args[0].shape[0]))
+    try:
+        yield rows
+    finally:
+        handle.remove()
