@@ -37,7 +37,7 @@ what the app does: set σ to the level that corresponds to your image's noise (s
 @gpu
 def denoise(image, sigma, is_noisy, steps, seed, prompt):
     """Add noise of level σ (or take a noisy upload), then let the model remove it."""
-    clean = inputs.load_image(image, "Image")
+    clean = inputs.load_image(image, "Image", runtime().image_size)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     used = inputs.seed(seed)

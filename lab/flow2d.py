@@ -21,7 +21,7 @@ from pipelines import schedulers as flow
 
 from . import inputs
 from .files import new_run_dir
-from .runtime import MODEL_QUEUE, example_images
+from .runtime import MAX_SEED, MODEL_QUEUE, example_images
 from .viz import finished, subplots, write_gif
 
 DATASETS = ["two moons", "spiral", "emoji silhouette"]
@@ -221,7 +221,7 @@ def create_flow2d() -> None:
             dataset = gr.Radio(DATASETS, value="two moons", label="Data set", info="Two moons has two classes (blue, red) for guidance.")
             guidance = gr.Slider(1, 8, 3, step=0.5, label="Guidance", info="Right panel: this g; left panel: g = 1.")
             steps = gr.Slider(4, 60, 30, step=1, label="Steps", info="Euler steps from σ = 1 to 0.")
-            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1)
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
             go = gr.Button("Train and flow", variant="primary", elem_id="flow-button")
             note = gr.Markdown("", elem_id="flow-note")
         with gr.Column(min_width=320, scale=2):

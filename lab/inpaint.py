@@ -27,7 +27,7 @@ from .viz import difference_map, to_uint8, upscale
 @gpu
 def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sample, seed):
     """Repaint the masked region; pixels outside the mask are returned unchanged."""
-    image, mask = inputs.editor_image_and_mask(editor)
+    image, mask = inputs.editor_image_and_mask(editor, size=runtime().image_size)
     prompt = inputs.prompt(prompt)
     strength = inputs.number(strength, "Strength", 0.05, 1)
     steps = inputs.number(steps, "Steps", 2, 100, integer=True)

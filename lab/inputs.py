@@ -22,6 +22,8 @@ import PIL.ImageOps
 from pipelines.image_utils import fit_square, to_mask_tensor
 from pipelines.checks import check_number
 
+from .runtime import MAX_SEED
+
 MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
 MAX_PROMPT_CHARS = 200
@@ -51,7 +53,7 @@ def number(value, control: str, low: float, high: float, integer: bool = False) 
 def seed(value, randomize: bool = False) -> int:
     import random
 
-    return random.randint(0, 2**31 - 1) if randomize else int(number(value, "Seed", 0, 2**31 - 1, integer=True))
+    return random.randint(0, MAX_SEED) if randomize else int(number(value, "Seed", 0, MAX_SEED, integer=True))
 
 
 def prompt(value, control: str = "Prompt", required: bool = False) -> str:
@@ -164,12 +166,12 @@ def load_image(value, control: str, size: int = SIZE) -> PIL.Image.Image:
 
 
 # -------------------------------------------------------------------- masks
-def editor_image_and_mask(value, control: str = "Image + mask") -> tuple[PIL.Image.Image, np.ndarray]:
-    """The Inpaint editor's value -> (32x32 RGB image, 32x32 float mask, 1 = repaint).
+def editor_image_and_mask(value, control: str = "Image + mask", size: int = SIZE) -> tuple[PIL.Image.Image, np.ndarray]:
+    """The Inpaint editor's value -> (size x size RGB image, size x size float mask, 1 = repaint).
 
     The mask is every layer's painted (opaque) pixels. A layer must have the background's
     size, or an exact multiple or fraction of it (the editor's display size): it is then
-    scaled by that factor. Thin strokes survive the downscale to 32 px (max-pooling)."""
+    scaled by that factor. Thin strokes survive the downscale (max-pooling)."""
     if not isinstance(value, dict) or "background" not in value:
         raise fail(f"{control}: expected the editor's value, {{'background': image, 'layers': [mask images]}}.")
     background = open_image(value.get("background"), control)
@@ -180,11 +182,11 @@ def editor_image_and_mask(value, control: str = "Image + mask") -> tuple[PIL.Ima
     alpha = np.zeros((background.height, background.width), np.float32)
     for layer in layers:
         alpha = np.maximum(alpha, _layer_alpha(layer, background.size, control))
-    mask = np.asarray(fit_mask(alpha), np.float32)
+    mask = np.asarray(fit_mask(alpha, size), np.float32)
     if mask.sum() == 0:
         raise fail("The mask is empty: paint over the part of the image you want the model to redraw "
                    "(if you have just painted, the stroke may still be on its way: click Inpaint again).")
-    return fit_square(background, SIZE), mask
+    return fit_square(background, size), mask
 
 
 def _layer_alpha(layer, size: tuple[int, int], control: str) -> np.ndarray:
@@ -228,7 +230,7 @@ def _decode_raw(value, control: str) -> PIL.Image.Image:
     return PIL.ImageOps.exif_transpose(im)
 
 
-def fit_mask(alpha: np.ndarray) -> np.ndarray:
-    """(H, W) in [0, 1] -> (32, 32) in {0, 1}: the pipelines' own mask rule (the image's crop,
+def fit_mask(alpha: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """(H, W) in [0, 1] -> (size, size) in {0, 1}: the pipelines' own mask rule (the image's crop,
     max-pooling so thin strokes survive)."""
-    return to_mask_tensor(alpha, alpha.shape, SIZE)[0, 0].numpy()
+    return to_mask_tensor(alpha, alpha.shape, size)[0, 0].numpy()

@@ -45,7 +45,8 @@ def vp_noise(x0: torch.Tensor, eps: torch.Tensor, t: float) -> torch.Tensor:
 
 def paths(image, seed, steps) -> tuple:
     """Both paths at every step, as (VP images, RF images, weights) for the slider."""
-    x0 = unit_to_model(to_unit_tensor(inputs.load_image(image, "Image"), 32))
+    clean = inputs.load_image(image, "Image")  # pure arithmetic on the image: no model, any size would do
+    x0 = unit_to_model(to_unit_tensor(clean, clean.width))
     steps = inputs.number(steps, "Steps", 2, 50, integer=True)
     eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(inputs.seed(seed)))
     ts = np.linspace(0.0, 1.0, steps + 1)

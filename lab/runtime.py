@@ -78,6 +78,11 @@ class Runtime:
             self._vae = AutoencoderKL.from_pretrained(path, use_safetensors=True).to(self.device).eval().requires_grad_(False)
         return self._vae
 
+    @property
+    def image_size(self) -> int:
+        """The served model's image side in pixels, from its config (every tab reads it here)."""
+        return self.transformer.config.sample_size
+
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer, with its own scheduler."""
         pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler))

@@ -33,7 +33,7 @@ EQ_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}]
 def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
     """Forward-noise an image (or the generated one) and run the reverse process from the same noise."""
     prompt = inputs.prompt(prompt)
-    upload = None if image is None else inputs.load_image(image, "Image to noise")
+    upload = None if image is None else inputs.load_image(image, "Image to noise", runtime().image_size)
     if not prompt and upload is None:
         raise inputs.fail("Give a prompt (and optionally an image).")
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)

@@ -223,7 +223,7 @@ def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
     els.append(f'<line x1="{xs[1] + bw / 2}" y1="{y1}" x2="{xs[3]}" y2="{y0 + 58}" stroke="#3d85c6" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
     els.append(f'<line x1="{xs[2] + bw / 2}" y1="{y1}" x2="{xs[2] + bw / 2}" y2="{y0 + 58}" stroke="#a64d79" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
     legend = (f"{depth} DiT blocks, width {d}, {heads} heads; each: adaLN-Zero self-attention → cross-attention to the "
-              f"{L} text tokens → adaLN-Zero MLP (×{4}). Green arcs: U-ViT long skips.")
+              f"{L} text tokens → adaLN-Zero MLP (×{config['mlp_ratio']:g}). Green arcs: U-ViT long skips.")
     counts = " · ".join(f"{k}: {v / 1e6:.2f}M" for k, v in param_counts.items())
     els.append(f'<text x="10" y="{y1 + 82}" font-size="11">{html.escape(legend)}</text>')
     els.append(f'<text x="10" y="{y1 + 100}" font-size="11" fill="#444">Parameters — {html.escape(counts)}</text>')

@@ -72,7 +72,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 @torch.no_grad()
 def generate(pipe, captions: list[str], images_per_caption: int, steps: int, guidance: float, batch: int = 64,
              guidance_interval: tuple[float, float] | None = None) -> torch.Tensor:
-    """(len(captions) * images_per_caption, 3, 32, 32) in [0, 1]; seed k for the k-th image of a caption."""
+    """(len(captions) * images_per_caption, 3, H, W) in [0, 1]: job j (image k of a caption) uses seed 1000 * k + j."""
     jobs = [(c, k) for k in range(images_per_caption) for c in captions]
     out = []
     for i in range(0, len(jobs), batch):
