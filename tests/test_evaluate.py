@@ -91,7 +91,7 @@ def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transforme
     assert re.search(r"\{[a-z_0-9]+[:}]", card) is None  # no template field left unfilled
 
 
-@pytest.mark.parametrize("module", ["pipelines.evaluate", "training.evaluate"])
+@pytest.mark.parametrize("module", ["training.evaluate"])
 def test_evaluate_command_exists_and_says_what_it_reports(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

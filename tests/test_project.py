@@ -131,7 +131,7 @@ def test_every_python_m_command_in_the_docs_names_a_real_module():
     paths = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "weights").rglob("*.md"), *(ROOT / "weights").rglob("*.json"),
              *ROOT.glob("*.py"), *(p for d in ("lab", "pipelines", "training", "benchmarks", "scripts", ".ci") for p in (ROOT / d).rglob("*"))]
     modules = {m for p in paths if p.is_file() for m in re.findall(r"(?:python3?|launch) -m ([A-Za-z_][\w.]*)", p.read_text(errors="ignore"))}
-    assert {"training.train", "pipelines.evaluate"} <= modules
+    assert {"training.train", "training.evaluate", "training.autoencoder"} <= modules
     assert not [m for m in sorted(modules) if importlib.util.find_spec(m) is None]
 
 
@@ -160,3 +160,45 @@ def test_deploy_dry_run_uploads_the_app_and_weights_not_data():
     assert listed["app.py"] == "git" and listed["requirements.txt"] == "git" and listed[".gitattributes"] == "git"
     assert listed["weights/dit-emoji/transformer/diffusion_pytorch_model.safetensors"] == "lfs"
     assert not [f for f in listed if f.startswith(("data/", "runs/", "logs/", "tests/")) or "__pycache__" in f]
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import in a file, function-level ones included; relative
+    imports resolved against the file's package."""
+    import ast
+
+    package = path.parent.name
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                module = f"{package}.{module}" if module else package
+            out.append((module, [a.name for a in node.names]))
+    return out
+
+
+def test_layers_import_only_downwards():
+    """docs/architecture.md's layers: pipelines/ (the library) <- training/ and lab/ <- app.py.
+    The library imports neither; lab/ never imports training/; and no layer reaches into
+    another's private names."""
+    rules = {"pipelines": ("training", "lab", "app"), "lab": ("training", "app"), "training": ("lab", "app")}
+    for layer, forbidden in rules.items():
+        for path in (ROOT / layer).glob("*.py"):
+            for module, names in _imports(path):
+                top = module.split(".")[0]
+                assert top not in forbidden, f"{path.relative_to(ROOT)} imports {module}"
+                if top in ("pipelines", "lab", "training") and top != layer:
+                    private = [n for n in names if n.startswith("_")] + [m for m in module.split(".") if m.startswith("_")]
+                    assert not private, f"{path.relative_to(ROOT)} uses private {module}: {private}"
+    # nor calls another layer's private methods (pipe._text(...)); `_interrupt` is diffusers'
+    # documented way for a callback to stop a run
+    import ast
+
+    for path in [*(ROOT / "lab").glob("*.py"), ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = getattr(node.value, "id", "")
+                assert owner == "self" or node.attr == "_interrupt", f"{path.name} uses {owner}.{node.attr}"
