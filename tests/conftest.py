@@ -20,17 +20,21 @@ def text_pair():
     return load_text_encoder()
 
 
-@pytest.fixture(scope="session")
-def tiny_transformer():
+def random_transformer(config: dict, seed: int = 0, dtype: torch.dtype = torch.float32):
+    """A DiT with random, non-zero weights everywhere: a zero-initialised model would hide bugs."""
     from pipelines import DiTTransformer
 
-    torch.manual_seed(0)
-    model = DiTTransformer(**TINY).eval()
-    # random, non-zero weights everywhere: a zero-initialised model would hide bugs
+    torch.manual_seed(seed)
+    model = DiTTransformer(**config).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    return model
+    return model.to(dtype)
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer():
+    return random_transformer(TINY)
 
 
 @pytest.fixture()
@@ -88,14 +92,7 @@ def tiny_vae():
 
 @pytest.fixture(scope="session")
 def tiny_latent_transformer():
-    from pipelines import DiTTransformer
-
-    torch.manual_seed(2)
-    model = DiTTransformer(**TINY_LATENT).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return model
+    return random_transformer(TINY_LATENT, seed=2)
 
 
 class OracleTransformer(torch.nn.Module):

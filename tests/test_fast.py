@@ -6,18 +6,13 @@ import torch
 from pipelines import DiTTransformer, fast
 from pipelines.hardware import cpu_has_native_bf16
 
-from .conftest import TINY
+from .conftest import TINY, random_transformer
 
 DTYPE = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
 
-def _model(dtype=torch.float32, **overrides) -> DiTTransformer:
-    torch.manual_seed(0)
-    model = DiTTransformer(**{**TINY, **overrides}).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return model.to(dtype)
+def _model(dtype=torch.float32) -> DiTTransformer:
+    return random_transformer(TINY, dtype=dtype)
 
 
 def test_fast_step_matches_the_plain_forward_and_builds_the_text_work_once(monkeypatch):
