@@ -99,3 +99,28 @@ def test_compiled_training_matches_eager(tmp_path, folder):
         losses[flag] = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
     for key in ("val_loss@0.2", "val_loss@0.5", "val_loss@0.8"):
         assert losses["--compile"][key] == pytest.approx(losses["--no-compile"][key], rel=1e-3), key
+
+
+def test_latent_training_warm_starts_blocks_and_exports_the_vae(tmp_path, folder, tiny_vae, tiny_transformer):
+    """--vae trains on the 64-px images' latents; --init-blocks-from copies the pixel model's
+    blocks and text side (same width, depth, heads) and leaves the patch embedding, final linear
+    and output conv new; the exported pipeline holds the autoencoder."""
+    from pipelines import make_scheduler
+
+    vae_dir, pixel = tmp_path / "vae", tmp_path / "pixel"
+    tiny_vae.save_pretrained(vae_dir)
+    DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(pixel)
+    run, out = tmp_path / "run", tmp_path / "latent"
+    main(["--data-dir", str(folder), "--run-dir", str(run), "--max-steps", "2", "--max-minutes", "5", "--output", str(out),
+          "--vae", str(vae_dir), "--patch-size", "2", "--init-blocks-from", str(pixel), *TINY, "--lr", "0"])
+    pipe = DiTText2ImagePipeline.from_pretrained(out)
+    cfg = pipe.transformer.config
+    assert (cfg.in_channels, cfg.sample_size, cfg.patch_size) == (4, 16, 2) and pipe.vae is not None
+    src = tiny_transformer.state_dict()
+    got = {k: v.float() for k, v in pipe.transformer.state_dict().items()}
+    # lr 0: the exported EMA weights are the warm start itself (stored as fp16)
+    assert torch.allclose(got["blocks.0.attn.qkv.weight"], src["blocks.0.attn.qkv.weight"], atol=1e-3)
+    assert torch.allclose(got["caption_projection.0.weight"], src["caption_projection.0.weight"], atol=1e-3)
+    assert got["x_embedder.weight"].shape != src["x_embedder.weight"].shape
+    img = pipe("pattern 1", num_inference_steps=2, output_type="np").images
+    assert img.shape == (1, 64, 64, 3) and np.isfinite(img).all()
