@@ -19,6 +19,7 @@ from pipelines.image_utils import to_unit_tensor, unit_to_model
 from . import inputs
 from .i18n import tr
 from .metrics import psnr, sharpness, ssim
+from .outputs import Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, to_uint8, upscale
@@ -32,6 +33,8 @@ where the one-step guess stays well below. Look at the images, not only the numb
 NOISY_MODEL = """**Your noisy upload.** A real noisy photo is y = x₀ + s·n (noise of strength s added to the image).
 The model works on x_t = (1−σ)·x₀ + σ·ε instead. The two match with σ = s / (1 + s) and x_t = (1−σ)·y, which is
 what the app does: set σ to the level that corresponds to your image's noise (s = σ / (1−σ))."""
+
+OUT = Outputs("noisy", "one_step", "result", "table", "note", "plot")  # finish() returns them in this order
 
 
 @gpu
@@ -51,11 +54,10 @@ def denoise(image, sigma, is_noisy, steps, seed, prompt):
         # scheduled level the run starts from
         _, start_sigma = pipe.start_step(steps, sigma=sigma)
         kwargs["latents"] = (1.0 - start_sigma) * unit_to_model(to_unit_tensor(clean, clean.width))
-    skip = gr.skip()
-    yield None, None, None, None, "Starting…", skip
+    yield OUT.reset(note="Starting…", plot=gr.skip())
 
     def on_step(ev):
-        return skip, skip, upscale(to_uint8(ev.x0_pred[0])), skip, f"Step {ev.index + 1} of {ev.total}…", skip
+        return OUT(result=upscale(to_uint8(ev.x0_pred[0])), note=f"Step {ev.index + 1} of {ev.total}…")
 
     def on_done(ev):
         return finish(ev.output, clean, sigma, steps, is_noisy)
@@ -113,6 +115,7 @@ def create_denoise() -> None:
             table = gr.Dataframe(headers=["image", "PSNR (dB) ↑", "SSIM ↑", "sharpness (clean = 1)"], label="Against the clean image", interactive=False)
             note = gr.Markdown("", elem_id="denoise-note")
             plot = gr.Plot(label="Where σ sits on the schedule")
-    go.click(denoise, [image, sigma, noisy, steps, seed, prompt], [shown_in, one, result, table, note, plot],
+    go.click(denoise, [image, sigma, noisy, steps, seed, prompt],
+             OUT.components(dict(noisy=shown_in, one_step=one, result=result, table=table, note=note, plot=plot)),
              api_name="denoise", concurrency_id=MODEL_QUEUE, preprocess=False)
     sigma.release(schedule_point, [steps, sigma], plot, api_name=False, show_progress="hidden", preprocess=False)

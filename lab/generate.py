@@ -17,6 +17,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS
 
 from . import inputs
 from .i18n import tr
+from .outputs import Outputs
 from .files import new_run_dir
 from .frames import Frames
 from .runtime import DEFAULT_IMAGES, MAX_SEED, MODEL_QUEUE, gpu, runtime
@@ -25,6 +26,7 @@ from .viz import hstack, to_uint8, upscale
 
 SAMPLER_CHOICES = list(SAMPLERS)
 EXAMPLES = [["grinning face", 0], ["red apple", 1], ["cat face, noto style", 2], ["rocket, twemoji style", 3], ["a slice of pizza", 4]]
+OUT = Outputs("gallery", "live", "seed_used", "status", "frames", "slider", "files", *(SCRUB := ("x_t", "x0", "eps", "scrub_info")))
 ENGLISH_ONLY = "Prompts must be in English: the text encoder (MiniLM) has no Chinese vocabulary."
 
 
@@ -46,13 +48,13 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
     kwargs = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=steps, guidance_scale=guidance,
                   num_images_per_prompt=n, generator=[torch.Generator().manual_seed(used + k) for k in range(n)],
                   output_type="pt", return_trace=True)
-    skip = gr.skip()
     # a new run starts clean: nothing of the previous run stays beside its status
-    yield [], None, used, "Starting…", None, gr.Slider(value=0, maximum=steps, interactive=False), None, None, None, None, ""
+    yield OUT.reset(gallery=[], seed_used=used, status="Starting…", slider=gr.Slider(value=0, maximum=steps, interactive=False),
+                    scrub_info="")
 
     def on_step(ev):
         live = upscale(hstack([to_uint8(x) for x in ev.x0_pred]), 4 if n > 2 else 8)
-        return skip, live, skip, f"Step {ev.index + 1} of {ev.total}…", *([skip] * 7)
+        return OUT(live=live, status=f"Step {ev.index + 1} of {ev.total}…")
 
     def on_done(ev):
         out = ev.output
@@ -60,8 +62,8 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
         frames = Frames.from_trace(out.trace, sampler)
         n_steps = len(frames)
         status = f"Done: {n_steps} steps ({out.num_model_calls} model calls), seed {used}."
-        return (images, skip, used, status, frames, gr.Slider(maximum=n_steps, value=n_steps, interactive=True),
-                downloads(images), *scrub(frames, n_steps))
+        return OUT(gallery=images, seed_used=used, status=status, frames=frames, files=downloads(images),
+                   slider=gr.Slider(maximum=n_steps, value=n_steps, interactive=True), **dict(zip(SCRUB, scrub(frames, n_steps))))
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
@@ -124,7 +126,8 @@ def create_generate() -> None:
         se = gr.Image(label="ε̂ (predicted noise)", format="png", height=200)
     scrub_info = gr.Markdown("", elem_id="gen-scrub-info")
     ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images]
-    outs = [gallery, live, seed_used, status, frames, slider, files, sx, s0, se, scrub_info]
+    outs = OUT.components(dict(gallery=gallery, live=live, seed_used=seed_used, status=status, frames=frames, slider=slider,
+                               files=files, x_t=sx, x0=s0, eps=se, scrub_info=scrub_info))
     ev = go.click(generate, ins, outs, api_name="generate", concurrency_id=MODEL_QUEUE, concurrency_limit=1, preprocess=False)
     sub = prompt.submit(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)

@@ -19,9 +19,13 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, DiTInpai
 from . import inputs
 from .i18n import tr
 from .frames import Frames
+from .outputs import Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import difference_map, to_uint8, upscale
+
+
+OUT = Outputs("result", "live", "diff", "status", "frames", "slider", *(STEP := ("proposal", "known", "merged", "info")))
 
 
 @gpu
@@ -39,11 +43,10 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     pipe = runtime().pipeline(DiTInpaintPipeline, sampler)
     kwargs = dict(image=image, mask_image=mask, prompt=prompt, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
                   jump_length=jl, jump_n_sample=jn, generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
-    skip = gr.skip()
-    yield None, None, None, "Starting…", None, gr.Slider(value=0, interactive=False), None, None, None, ""
+    yield OUT.reset(status="Starting…", slider=gr.Slider(value=0, interactive=False), info="")
 
     def on_step(ev):
-        return skip, upscale(to_uint8(ev.x0_pred[0])), skip, f"Step {ev.index + 1} of {ev.total}…", *([skip] * 6)
+        return OUT(live=upscale(to_uint8(ev.x0_pred[0])), status=f"Step {ev.index + 1} of {ev.total}…")
 
     def on_done(ev):
         out = ev.output
@@ -55,8 +58,9 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
         msg = (f"Done ({len(frames)} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — "
                f"{'exactly unchanged' if largest == 0 else 'CHANGED'}.")
         last = len(frames) - 1
-        return (upscale(PIL.Image.fromarray(to_uint8(out.images[0], False))), skip, upscale(difference_map(result, original, mask)),
-                msg, frames, gr.Slider(maximum=last, value=last, interactive=True), *step_view(frames, last))
+        return OUT(result=upscale(PIL.Image.fromarray(to_uint8(out.images[0], False))), diff=upscale(difference_map(result, original, mask)),
+                   status=msg, frames=frames, slider=gr.Slider(maximum=last, value=last, interactive=True),
+                   **dict(zip(STEP, step_view(frames, last))))
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
@@ -127,6 +131,7 @@ def create_inpaint() -> None:
     # frames and a moment in the browser, then clicks the hidden one that runs the model.
     go.click(None, js=WAIT_THEN_RUN)
     ev = run.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
-                  [result, live, diff, status, frames, slider, pa, pb, pc, info], api_name="inpaint", concurrency_id=MODEL_QUEUE, preprocess=False)
+                  OUT.components(dict(result=result, live=live, diff=diff, status=status, frames=frames, slider=slider, proposal=pa,
+                                      known=pb, merged=pc, info=info)), api_name="inpaint", concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)
     slider.input(step_view, [frames, slider], [pa, pb, pc, info], api_name=False, show_progress="hidden")

@@ -18,6 +18,7 @@ from pipelines.image_utils import to_unit_tensor, unit_to_model
 from . import inputs
 from .i18n import tr
 from .files import new_run_dir
+from .outputs import Outputs
 from .frames import Frames, add_forward, step_equations
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
@@ -27,6 +28,8 @@ UPLOAD_NOTE = ("Your image is noised by the formula (first panel). The reverse r
                "sample** the model draws for the prompt, not a reconstruction of your image: at σ = 1 nothing of the image is "
                "left to recover. To see the model take back partial noise, use the Denoise tab.")
 EQ_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}]
+PANELS = ("forward", "x_t", "x0", "eps", "x0_uncond", "x0_cond", "x0_guided", "equations", "plot", "position")  # view()'s order
+OUT = Outputs("frames", "status", "slider", *PANELS)
 
 
 @gpu
@@ -43,10 +46,8 @@ def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
     pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
     noise = torch.randn(1, 3, pipe.sample_size, pipe.sample_size, generator=torch.Generator().manual_seed(used))
     kwargs = dict(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, latents=noise.clone(), output_type="pt", return_trace=True)
-    skip = gr.skip()
-
     def on_step(ev):
-        return skip, f"Reverse step {ev.index + 1} of {ev.total}…", *([skip] * 11)
+        return OUT(status=f"Reverse step {ev.index + 1} of {ev.total}…")
 
     def on_done(ev):
         out = ev.output
@@ -56,7 +57,7 @@ def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
         fp = pipe.forward_process(x01, n, steps=[n - k for k in range(n + 1)], generator=torch.Generator().manual_seed(used), output_type="latent")
         add_forward(frames, fp, unit_to_model(x01))
         status = "Ready: move the slider or press Play." + ("\n\n" + UPLOAD_NOTE if upload is not None else "")
-        return frames, status, gr.Slider(maximum=n, value=0, interactive=True), *view(frames, 0)
+        return OUT(frames=frames, status=status, slider=gr.Slider(maximum=n, value=0, interactive=True), **dict(zip(PANELS, view(frames, 0))))
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
@@ -83,7 +84,7 @@ def toggle_play(playing: bool):
 def tick(frames, k, playing):
     """Advance the slider one position (wrapping to the start) and show it."""
     if frames is None or not playing:
-        return [gr.skip()] * 11
+        return [gr.skip()] * (1 + len(PANELS))
     k = (int(k) + 1) % (len(frames) + 1)
     return [k, *view(frames, k)]
 
@@ -142,8 +143,10 @@ def create_trace() -> None:
         fmt = gr.Radio(["gif", "mp4"], value="gif", label="Export format", info="All steps as a labelled animation.")
         ex_go = gr.Button(tr("Export animation"), elem_id="export-button")
         ex_file = gr.File(label="Animation", elem_id="export-file")
-    panels = [t_fwd, t_xt, t_x0, t_eps, g_u, g_c, g_g, eq, plot, position]
-    go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], [frames, status, slider, *panels],
+    named = dict(forward=t_fwd, x_t=t_xt, x0=t_x0, eps=t_eps, x0_uncond=g_u, x0_cond=g_c, x0_guided=g_g, equations=eq, plot=plot,
+                 position=position)
+    panels = [named[p] for p in PANELS]
+    go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], OUT.components(dict(named, frames=frames, status=status, slider=slider)),
              api_name="trace", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(view, [frames, slider], panels, api_name=False, show_progress="hidden")
     play.click(toggle_play, playing, [playing, timer], api_name=False)

@@ -209,3 +209,17 @@ def test_autoencoder_view_shows_the_latent_and_an_honest_round_trip():
     assert numbers_in(note.split("PSNR")[1])[0] == pytest.approx(10 * np.log10(1 / mse), abs=0.05)
     with pytest.raises(Exception, match="Image"):
         autoencoder.autoencode(None)
+
+
+def test_outputs_by_name():
+    import gradio as gr
+
+    from lab.outputs import Outputs
+
+    out = Outputs("a", "b", "c")
+    update = out(b=1)
+    assert update[1] == 1 and all(isinstance(v, type(gr.skip())) for v in (update[0], update[2]))
+    assert out.reset(c=3) == (None, None, 3)
+    with pytest.raises(KeyError, match="d"):
+        out(d=4)
+    assert out.components({"c": "C", "a": "A", "b": "B"}) == ["A", "B", "C"]
