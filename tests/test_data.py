@@ -92,3 +92,46 @@ def test_every_caption_names_its_emoji_with_a_specific_word(emoji):
     assert not [(r.name, c) for r, caps in sample for c in caps if vague(r, c)]
     # the rule is what keeps them out: without `common`, such captions appear
     assert any(vague(r, c) for r, _ in sample for c in r.captions())
+
+
+@pytest.mark.slow
+def test_64px_set_is_the_packages_own_64px_art_with_the_same_records():
+    """The 64-px set holds the same emoji, in the same order, as the 32-px one; the 32-px images
+    are its LANCZOS downsampling (so neither is an upsampled copy of the other)."""
+    small, big = data.EmojiDataset.load(resolution=32), data.EmojiDataset.load(resolution=64)
+    assert big.images.shape[1:] == (64, 64, 3) and len(big) == len(small) > 7000
+    assert [r.name for r in big.records] == [r.name for r in small.records]
+    for i in (0, 1234, len(big) - 1):
+        down = np.asarray(PIL.Image.fromarray(big.images[i]).resize((32, 32), PIL.Image.LANCZOS))
+        assert np.array_equal(down, small.images[i])
+        assert len(np.unique(big.images[i].reshape(-1, 3), axis=0)) > 4 * 16  # real 64-px detail, not 2x2 blocks
+        assert not np.array_equal(big.images[i][::2, ::2], big.images[i][1::2, 1::2])
+
+
+@pytest.mark.slow
+def test_blocked_emoji_are_never_trained_at_any_resolution():
+    """The middle finger (every skin tone) and the other BLOCKED_EMOJI are in the npm packages but
+    in no loaded training set, and no caption of any image names them."""
+    import json as _json
+
+    meta = _json.loads((data.build(resolution=64) / "meta.json").read_text())
+    assert {"middle finger", "cigarette"} <= {r["base_name"] for r in meta}  # the packages ship them
+    for res in data.RESOLUTIONS:
+        ds = data.EmojiDataset.load(resolution=res)
+        assert not {r.base_name for r in ds.records} & data.BLOCKED_EMOJI
+        assert len(ds) == len(meta) - sum(r["base_name"] in data.BLOCKED_EMOJI for r in meta)
+    captions = {c for caps in ds.caption_lists for c in caps}
+    assert not [c for c in captions if "middle finger" in c]
+
+
+@pytest.mark.slow
+def test_autoencoder_held_out_sets_are_whole_emoji_and_disjoint():
+    from training.autoencoder import split
+
+    ds = data.EmojiDataset.load(resolution=64)
+    parts = split(ds)
+    names = {k: {ds.records[i].base_name for i in v} for k, v in parts.items()}
+    assert len(names["tune"]) == 100 and len(names["gate"]) == 200
+    assert not names["train"] & names["tune"] and not names["train"] & names["gate"] and not names["tune"] & names["gate"]
+    assert sum(len(v) for v in parts.values()) == len(ds)
+    assert np.array_equal(split(ds)["gate"], parts["gate"])  # fixed by its seed

@@ -2,7 +2,7 @@
 
     python -m training.autoencoder --max-minutes 60 --output weights/dit-emoji-64/vae
     python -m training.autoencoder --resume --max-minutes 30 --output weights/dit-emoji-64/vae   # continue
-    python -m training.autoencoder --gate weights/dit-emoji-64/vae                              # the gate's figures
+    python -m training.autoencoder --gate weights/dit-emoji-64/vae                              # the gate's figures and grid
 
 The latent DiT never sees pixels: it diffuses these 16x16x4 latents, and the decoder turns its
 x̂0 back into an image (docs/architecture.md, "Latent space"). Loss: L1 + a small KL, which keeps
@@ -87,6 +87,53 @@ def latent_stats(vae: AutoencoderKL, x: torch.Tensor, batch: int = 128) -> tuple
     return z.mean().item(), z.std().item()
 
 
+def to_judge_size(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] 64-px images -> [0, 1] 32-px ones by the 32-px data's own rule (8-bit, LANCZOS)."""
+    from pipelines.image_utils import to_unit_tensor
+
+    from PIL import Image
+
+    u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return to_unit_tensor([Image.fromarray(a) for a in u8], 32)
+
+
+@torch.no_grad()
+def gate_figures(vae: AutoencoderKL, data: EmojiDataset, gate: np.ndarray) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """The reconstruction gate on emoji held out of training: mean PSNR at 64 px, and the judge's
+    name top-5 on the originals and on the reconstructions, both downsampled to 32 px.
+    Returns (figures, originals, reconstructions), images in [-1, 1]."""
+    from .judge import caption_embeddings, load_judge, rank_accuracy
+
+    x = to_model(data.images[gate])
+    recon = reconstruct(vae, x)
+    names = sorted({r.name for r in data.records})
+    true = torch.tensor([names.index(data.records[i].name) for i in gate])
+    judge, text = load_judge(), caption_embeddings(names)
+    orig_acc, recon_acc = (rank_accuracy(judge, to_judge_size(t), true, text) for t in (x, recon))
+    scores = psnr(recon, x)
+    figures = {"gate_images": len(gate), "gate_emoji": len({data.records[i].base_name for i in gate}),
+               "psnr_mean": round(scores.mean().item(), 3), "psnr_min": round(scores.min().item(), 3),
+               "judge_top5_originals": round(orig_acc["top5"], 4), "judge_top5_reconstructions": round(recon_acc["top5"], 4)}
+    return figures, x, recon
+
+
+def gate_report(vae_dir: Path, data: EmojiDataset, gate: np.ndarray) -> dict:
+    """gate_figures of a saved autoencoder, written to evaluation/vae_gate.json beside vae/, with
+    vae_grid.png: 8 held-out emoji, original / reconstruction / |error| x 4 (black = exact)."""
+    from .evaluate import save_grid
+
+    vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval()
+    figures, x, recon = gate_figures(vae, data, gate)
+    report = {**figures, "command": f"python -m training.autoencoder --gate {vae_dir}"}
+    out = Path(vae_dir).parent
+    (out / "evaluation").mkdir(parents=True, exist_ok=True)
+    (out / "evaluation" / "vae_gate.json").write_text(json.dumps(report, indent=1) + "\n")
+    pick = torch.linspace(0, len(gate) - 1, 8).long()
+    err = ((recon[pick] - x[pick]).abs() * 4).clamp(0, 2) - 1
+    save_grid(torch.cat([x[pick], recon[pick], err]).add(1).div(2), out / "vae_grid.png", cols=8, scale=2)
+    return report
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train the 64-px emoji autoencoder (AutoencoderKL, f=4, 4 channels).")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -104,7 +151,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kl-weight", type=float, default=1e-6)
     p.add_argument("--ema-max-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--gate", type=Path, default=None, help="print the gate figures of a saved autoencoder and stop")
+    p.add_argument("--gate", type=Path, default=None,
+                   help="a saved autoencoder: write its gate figures (PSNR, the judge on originals and reconstructions) "
+                        "and a grid next to it, then stop")
     return p.parse_args(argv)
 
 
@@ -143,9 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     data = EmojiDataset.load(args.data_dir, RESOLUTION)
     parts = split(data)
     if args.gate:
-        vae = AutoencoderKL.from_pretrained(args.gate, use_safetensors=True)
-        x = to_model(data.images[parts["gate"]])
-        print(json.dumps({"gate_images": len(x), "gate_psnr": round(psnr(reconstruct(vae, x), x).mean().item(), 3)}))
+        print(json.dumps(gate_report(args.gate, data, parts["gate"]), indent=1))
         return
     torch.manual_seed(args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
