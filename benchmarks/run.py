@@ -159,6 +159,34 @@ def forward_rows(model, pixart, dit, cfg: dict, n: int, reps: int, rows: list, r
         m.to(torch.float32)
 
 
+def decode_rows(reps: int, rows: list, results: dict) -> None:
+    """The latent model's extra cost: the autoencoder's full decode and the linear live preview,
+    at batch 1 and 8, beside one fast DiT step of the latent model's shape (64 tokens, batch 2)."""
+    from diffusers import AutoencoderKL
+
+    from pipelines import DiTTransformer, LATENT_WEIGHTS
+    from pipelines.latents import LatentSpace
+
+    if not (LATENT_WEIGHTS / "vae" / "config.json").exists():
+        return
+    space = LatentSpace(AutoencoderKL.from_pretrained(LATENT_WEIGHTS / "vae", use_safetensors=True).eval())
+    dit = DiTTransformer(sample_size=16, in_channels=4, patch_size=2).eval().to(torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+    ctx, mask = torch.randn(2, 16, 384).to(dit.dtype), torch.ones(2, 16)
+    x, t = torch.randn(2, 4, 16, 16).to(dit.dtype), torch.full((2,), 500.0)
+    with torch.no_grad():
+        step = fast.denoising_step(dit, ctx, mask)
+        calls = {"DiT step (latent shape, batch 2 = one guided image)": lambda: step(x, t)}
+        for n in (1, 8):
+            z = torch.randn(n, 4, 16, 16)
+            calls[f"vae decode, batch {n}"] = functools.partial(space.decode, z)
+            calls[f"linear preview, batch {n}"] = functools.partial(space.preview, z)
+        space.preview(torch.zeros(1, 4, 16, 16))  # fits the preview map once, as the first run would
+        secs = interleaved_times(calls, 3 * reps)
+    for name, sec in secs.items():
+        results[f"latent_{name}"] = sec
+        rows.append((f"latent model: {name}", f"{sec * 1000:.1f} ms", "fp32 autoencoder; interleaved with the DiT step"))
+
+
 def cpu_description() -> str:
     """The CPU's model name and its bf16 / AMX flags, for the table's header."""
     text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
@@ -372,6 +400,7 @@ def main() -> None:
         forward_rows(model, pixart, dit, cfg, n, reps, rows, results)
     achieved_rows(model, cfg, {"fp32": peak32, "bf16 weights": peak16}, rows, results)
     training_rows(type(model), cfg, best_autocast_dtype("cpu"), reps, args.quick, rows, results)
+    decode_rows(reps, rows, results)
     view_timings(reps, rows, results)
 
     start = app_startup_seconds()  # `python app.py` until the page answers
