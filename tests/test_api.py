@@ -17,7 +17,7 @@ def client(app_server):
 
 def test_named_endpoints_exist(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/generate", "/inpaint", "/denoise", "/trace", "/export", "/attention"} <= names
+    assert {"/generate", "/inpaint", "/denoise", "/trace", "/export", "/attention", "/autoencoder"} <= names
 
 
 def test_generate(client):
@@ -81,3 +81,9 @@ def test_explore_endpoints(client):
     assert status.startswith("Done") and PIL.Image.open(now).size == PIL.Image.open(first).size
     step, vp, rf, fig, text = client.predict(handle_file(str(example_images()[0])), 0, 10, api_name="/paths")
     assert "VP" in text and PIL.Image.open(vp).size == (256, 256)
+
+
+def test_autoencoder(client):
+    recon, original, latents, error, note = client.predict(handle_file(str(example_images(64)[1])), api_name="/autoencoder")
+    assert PIL.Image.open(recon).size == PIL.Image.open(original).size == (256, 256)
+    assert PIL.Image.open(latents).width > 4 * 128 and "1,024 numbers" in note and "PSNR" in note
