@@ -75,7 +75,7 @@ def create_autoencoder() -> None:
                 recon = gr.Image(label="decode(encode(input))", format="png", height=200, min_width=140, elem_id="ae-recon")
                 error = gr.Image(label="error |reconstruction − input| ×4", format="png", height=200, min_width=140)
             latents = gr.Image(label="the latent: 4 channels of 16×16 (grey = 0, white = +3, black = −3)", format="png",
-                               elem_id="ae-latents")
+                               height=200, elem_id="ae-latents")
             note = gr.Markdown("", elem_id="ae-note")
     go.click(autoencode, [image], [recon, original, latents, error, note], api_name="autoencoder", concurrency_id=MODEL_QUEUE,
              preprocess=False)

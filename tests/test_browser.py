@@ -198,6 +198,8 @@ def test_explore_views(page, shots):
     page.get_by_role("tab", name="The autoencoder").click()
     page.locator("#ae-button").click()
     wait_text(page, "#ae-note", "dB")
+    page.locator("#ae-latents img").wait_for()
+    page.wait_for_function("() => document.querySelector('#ae-latents img').complete")
     shown_whole(page, "#ae-latents")
     shown_whole(page, "#ae-recon")
     page.screenshot(path=shots / "autoencoder.png", full_page=True)

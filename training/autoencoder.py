@@ -3,6 +3,7 @@
     python -m training.autoencoder --max-minutes 60 --output weights/dit-emoji-64/vae
     python -m training.autoencoder --resume --max-minutes 30 --output weights/dit-emoji-64/vae   # continue
     python -m training.autoencoder --gate weights/dit-emoji-64/vae                              # the gate's figures and grid
+    python -m training.autoencoder --card weights/dit-emoji-64                                  # the card, from those files
 
 The latent DiT never sees pixels: it diffuses these 16x16x4 latents, and the decoder turns its
 x̂0 back into an image (docs/architecture.md, "Latent space"). Loss: L1 + a small KL, which keeps
@@ -134,6 +135,97 @@ def gate_report(vae_dir: Path, data: EmojiDataset, gate: np.ndarray) -> dict:
     return report
 
 
+CARD = """---
+license: apache-2.0
+library_name: diffusers
+tags: [autoencoder, latent-diffusion, emoji, dit-lab]
+---
+# DiT Lab 64-px latent model: the autoencoder
+
+Our own autoencoder (diffusers `AutoencoderKL`), trained by this project on CPU on the 64-px emoji: it turns a
+64×64×3 image into a 16×16×4 latent ({ratio:.0f}× fewer numbers) and back. A latent DiT diffuses these latents;
+until it is trained and passes its gate, the app's text-to-image model stays the 32-px pixel one.
+
+```python
+from diffusers import AutoencoderKL
+vae = AutoencoderKL.from_pretrained("weights/dit-emoji-64/vae")   # scaling_factor / shift_factor in its config
+```
+
+## Model
+{levels} levels (widths {widths}), 1 ResNet layer per block, no attention, {channels} latent channels, f = {f};
+{params:.2f}M parameters. `scaling_factor` = {scale:.4f} and `shift_factor` = {shift:.4f}, measured on the training
+images, give the latents mean 0 and variance 1.
+
+## Training
+`{command}` — L1 + {kl} · KL (per pixel), AdamW, bf16 autocast, EMA weights. {minutes:.0f} CPU minutes in all,
+{images:,} images seen (history below). Held out: 100 emoji for choosing (tune), 200 for the gate, every style and
+skin tone of each, never trained on.
+
+**Width, at equal CPU time** (one thread each, side by side; PSNR on the tune emoji; small = widths {small},
+wide = {wide}, 4 latent channels unless named):
+
+{widths_table}
+
+The small model saw three times the images in the same minutes and led at every checkpoint, so it was continued.
+8 latent channels, tried later beside the small run's continuation (so not at the same speed: compare by images seen),
+showed no early advantage over 4, which keep the DiT's tokens at 16 values; it was stopped.
+
+**History** (tune PSNR over the run):
+
+{log_table}
+
+## Gate (`{gate_command}`)
+On {gate_images} images of {gate_emoji} held-out emoji:
+
+| measure | result | target |
+|---|---|---|
+| mean PSNR at 64 px | {psnr:.2f} dB (worst image {psnr_min:.1f} dB) | ≥ 30 dB |
+| judge top-5, originals at 32 px | {orig:.1%} | |
+| judge top-5, reconstructions at 32 px | {recon:.1%} | within 2 points of the originals |
+
+![original / reconstruction / error ×4](vae_grid.png)
+
+Rows: 8 held-out emoji, their reconstructions, and |error| × 4 (black = exact). {reading}
+
+## Data
+The emoji's own 64-px PNGs from `emoji-datasource-twitter` (Twemoji, CC-BY 4.0, "Twemoji by Twitter, Inc and other
+contributors") and `emoji-datasource-google` (Noto Emoji, Apache 2.0), built by `python -m training.data --resolution 64`.
+Left out of every training set: {blocked} (an obscene gesture and tobacco; every skin tone).
+"""
+
+
+def write_card(folder: Path) -> Path:
+    """weights/<latent model>/README.md from the files its commands wrote (every number from them)."""
+    from .data import BLOCKED_EMOJI
+
+    ev = Path(folder) / "evaluation"
+    gate = json.loads((ev / "vae_gate.json").read_text())
+    log = [json.loads(line) for line in (ev / "vae_log.jsonl").read_text().splitlines() if line.strip()]
+    cfg = json.loads((Path(folder) / "vae" / "config.json").read_text())
+    arms = {p.stem: [json.loads(line) for line in p.read_text().splitlines()] for p in sorted((ev / "vae_widths").glob("*.jsonl"))}
+    widths_rows = ["| width | minutes | images seen | tune PSNR |", "|---|---|---|---|"]
+    widths_rows += [f"| {name} | {r['train_minutes']:.1f} | {r['images_seen']:,} | {r['tune_psnr']:.2f} dB |"
+                    for name, rows in arms.items() for r in rows]
+    log_rows = ["| minutes | images seen | tune PSNR |", "|---|---|---|"]
+    log_rows += [f"| {r['train_minutes']:.1f} | {r['images_seen']:,} | {r['tune_psnr']:.2f} dB |" for r in log]
+    vae = AutoencoderKL.from_pretrained(Path(folder) / "vae", use_safetensors=True)
+    levels = len(cfg["block_out_channels"])
+    passed = gate["psnr_mean"] >= 30 and gate["judge_top5_originals"] - gate["judge_top5_reconstructions"] <= 0.02
+    reading = ("Both gate targets are met." if passed else
+               "The PSNR target is not met yet: training continues from these weights (`--resume`) in a later session.")
+    text = CARD.format(
+        ratio=64 * 64 * 3 / (16 * 16 * cfg["latent_channels"]), levels=levels, widths=tuple(cfg["block_out_channels"]),
+        channels=cfg["latent_channels"], f=2 ** (levels - 1), params=sum(p.numel() for p in vae.parameters()) / 1e6,
+        scale=cfg["scaling_factor"], shift=cfg.get("shift_factor") or 0.0, kl=1e-6, minutes=log[-1]["train_minutes"],
+        images=log[-1]["images_seen"], command="python -m training.autoencoder --width small --output weights/dit-emoji-64/vae",
+        widths_table="\n".join(widths_rows), small=WIDTHS["small"], wide=WIDTHS["wide"], log_table="\n".join(log_rows), gate_command=gate["command"],
+        gate_images=gate["gate_images"], gate_emoji=gate["gate_emoji"], psnr=gate["psnr_mean"], psnr_min=gate["psnr_min"],
+        orig=gate["judge_top5_originals"], recon=gate["judge_top5_reconstructions"], reading=reading,
+        blocked=", ".join(sorted(BLOCKED_EMOJI)))
+    (Path(folder) / "README.md").write_text(text)
+    return Path(folder) / "README.md"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train the 64-px emoji autoencoder (AutoencoderKL, f=4, 4 channels).")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -151,6 +243,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kl-weight", type=float, default=1e-6)
     p.add_argument("--ema-max-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--card", type=Path, default=None,
+                   help="a latent pipeline folder: write its README.md from evaluation/ (vae_gate.json, vae_widths/*.jsonl, vae_log.jsonl)")
     p.add_argument("--gate", type=Path, default=None,
                    help="a saved autoencoder: write its gate figures (PSNR, the judge on originals and reconstructions) "
                         "and a grid next to it, then stop")
@@ -193,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     parts = split(data)
     if args.gate:
         print(json.dumps(gate_report(args.gate, data, parts["gate"]), indent=1))
+        return
+    if args.card:
+        print(write_card(args.card))
         return
     torch.manual_seed(args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
