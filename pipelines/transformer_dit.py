@@ -199,7 +199,7 @@ class DiTTransformer(ModelMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = False
-    _skip_layerwise_casting_patterns = ["pos_embed", "norm"]  # kept in full precision, as diffusers' PixArt does
+    _skip_layerwise_casting_patterns = ["pos_embed", "norm"]  # kept in full precision (PixArt keeps these and its adaln_single)
 
     @register_to_config
     def __init__(

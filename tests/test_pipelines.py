@@ -199,3 +199,54 @@ def test_bad_arguments_raise_clear_errors(make_pipe):
         inpaint(emoji_like(), np.ones((16, 16)), num_inference_steps=2)
     with pytest.raises(ValueError, match="num_inference_steps"):
         inpaint(emoji_like(), np.ones((32, 32)), num_inference_steps=-1)
+
+
+def test_negative_embeddings_are_checked_and_broadcast_like_positive_ones(make_pipe):
+    """One row of (negative) embeddings serves every prompt or image; a wrong row count or an
+    all-zero mask is a clear ValueError before any model work, not a crash or NaN inside it."""
+    pipe = make_pipe()
+    pe, pm, ne, nm = pipe.encode_prompt("cat face", negative_prompt="")
+    two = pipe(prompt_embeds=pe.repeat(2, 1, 1), prompt_attention_mask=pm.repeat(2, 1), negative_prompt_embeds=ne,
+               negative_prompt_attention_mask=nm, num_inference_steps=2, generator=gen(), output_type="np").images
+    assert two.shape == (2, 32, 32, 3) and np.isfinite(two).all()
+    i2i = make_pipe(DiTImg2ImgPipeline)([emoji_like(1), emoji_like(2)], prompt_embeds=pe, prompt_attention_mask=pm,
+                                        negative_prompt_embeds=ne, negative_prompt_attention_mask=nm, guidance_scale=3.0,
+                                        strength=0.5, num_inference_steps=4, generator=gen(), output_type="np").images
+    assert i2i.shape == (2, 32, 32, 3) and np.isfinite(i2i).all()
+    with pytest.raises(ValueError, match="no token"):
+        pipe(prompt_embeds=pe, prompt_attention_mask=torch.zeros_like(pm), num_inference_steps=2)
+    with pytest.raises(ValueError, match="negative_prompt_embeds"):
+        pipe(prompt_embeds=pe.repeat(3, 1, 1), negative_prompt_embeds=ne.repeat(2, 1, 1), num_inference_steps=2)
+    with pytest.raises(ValueError, match="prompt_attention_mask must have shape"):
+        pipe(prompt_embeds=pe, prompt_attention_mask=pm[:, :5], num_inference_steps=2)
+
+
+@pytest.mark.parametrize("strength, steps_run", [(0.25, 3), (0.35, 4), (0.45, 5), (0.5, 5), (1.0, 10)])
+def test_strength_counts_steps_as_diffusers_flow_pipelines(make_pipe, strength, steps_run):
+    """diffusers' SD3/Flux img2img: t_start = int(N - N * strength); no banker's rounding."""
+    out = make_pipe(DiTImg2ImgPipeline)(emoji_like(), strength=strength, num_inference_steps=10, generator=gen(), output_type="np")
+    assert out.num_steps_run == steps_run
+
+
+def test_callback_returns_are_used_and_the_trace_records_them(make_pipe, monkeypatch):
+    """Returned latents are the state the next step starts from and what the trace records as
+    this step's result; returned prompt_embeds condition every later step."""
+    import pipelines.pipeline_base as base
+
+    pipe = make_pipe()
+    dog, dog_mask, _, _ = pipe.encode_prompt("dog face", do_classifier_free_guidance=False)
+    built = []
+    real = base.denoising_step
+    monkeypatch.setattr(base, "denoising_step", lambda model, states, *a: built.append(states) or real(model, states, *a))
+    replaced = {}
+
+    def cb(p, i, t, kw):
+        if i == 1:
+            replaced["latents"] = kw["latents"] * 0.5
+            return {"latents": replaced["latents"], "prompt_embeds": dog}
+        return {}
+
+    out = pipe("cat face", num_inference_steps=4, guidance_scale=3.0, generator=gen(), return_trace=True, output_type="pt",
+               callback_on_step_end=cb, callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"])
+    assert torch.equal(out.trace[1].x_next, replaced["latents"]) and torch.equal(out.trace[2].x_t, replaced["latents"])
+    assert len(built) == 2 and torch.equal(built[1][1:], dog.to(built[1].dtype))  # [uncond, cond]: the new cond half
