@@ -223,3 +223,31 @@ def test_outputs_by_name():
     with pytest.raises(KeyError, match="d"):
         out(d=4)
     assert out.components({"c": "C", "a": "A", "b": "B"}) == ["A", "B", "C"]
+
+
+def test_every_model_call_holds_the_model_lock():
+    """Generation, attention maps, the autoencoder and watch-it-learn's training and sampling
+    all run the DiT (or the autoencoder) only while holding the one model lock."""
+    import torch
+
+    from lab import autoencoder, learn
+    from lab import runtime as rt
+    from pipelines.transformer_dit import TimestepEmbedder
+
+    seen = []
+
+    def hook(module, args, out):
+        if isinstance(module, TimestepEmbedder) or type(module).__name__ in ("Decoder", "Encoder"):
+            seen.append((type(module).__name__, rt.MODEL_LOCK.locked()))
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        run(generate.generate("red apple", "", 0, False, 2, 3.0, "euler", 1))
+        explain.attention("red heart", 0, 0.5)
+        autoencoder.autoencode(str(example_images(64)[0]))
+        list(learn.learn(learn.emoji_choices()[:4], 10, 0, min_steps=2))
+    finally:
+        handle.remove()
+    kinds = {k for k, _ in seen}
+    assert {"TimestepEmbedder", "Encoder", "Decoder"} <= kinds
+    assert all(held for _, held in seen), [k for k, held in seen if not held][:5]
