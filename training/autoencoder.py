@@ -88,23 +88,15 @@ def latent_stats(vae: AutoencoderKL, x: torch.Tensor, batch: int = 128) -> tuple
     return z.mean().item(), z.std().item()
 
 
-def to_judge_size(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] 64-px images -> [0, 1] 32-px ones by the 32-px data's own rule (8-bit, LANCZOS)."""
-    from pipelines.image_utils import to_unit_tensor
-
-    from PIL import Image
-
-    u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-    return to_unit_tensor([Image.fromarray(a) for a in u8], 32)
-
-
 @torch.no_grad()
 def gate_figures(vae: AutoencoderKL, data: EmojiDataset, gate: np.ndarray) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """The reconstruction gate on emoji held out of training: mean PSNR at 64 px, and the judge's
     name top-5 on the originals and on the reconstructions, both downsampled to 32 px.
     Returns (figures, originals, reconstructions), images in [-1, 1]."""
+    from .evaluate import judge_view
     from .judge import caption_embeddings, load_judge, rank_accuracy
 
+    to_judge_size = lambda t: judge_view((t + 1) / 2)  # noqa: E731
     x = to_model(data.images[gate])
     recon = reconstruct(vae, x)
     names = sorted({r.name for r in data.records})

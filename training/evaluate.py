@@ -83,12 +83,27 @@ def generate(pipe, captions: list[str], images_per_caption: int, steps: int, gui
     return torch.cat(out)
 
 
+JUDGE_SIZE = 32  # the judge reads 32-px images; a 64-px model's images are downsampled first
+
+
+def judge_view(images01: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images as the judge reads them: at 32 px, downsampled by the 32-px data's own rule
+    (8-bit, then LANCZOS), so a 64-px model is judged on the pictures the 32-px one is."""
+    if images01.shape[-1] == JUDGE_SIZE:
+        return images01
+    from pipelines.image_utils import to_unit_tensor
+
+    u8 = (images01.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    return to_unit_tensor([Image.fromarray(a) for a in u8], JUDGE_SIZE)
+
+
 @torch.no_grad()
 def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE, images_per_caption: int = 2,
              steps: int = 20, guidance: float = DEFAULT_GUIDANCE, which: str = "gate",
              guidance_interval: tuple[float, float] | None = None) -> tuple[dict, torch.Tensor, list[str]]:
     """Name and paraphrase prompt accuracy of generated images against the real-image ceiling,
-    Fréchet distance in judge space and memorisation, on the gate (or tuning) caption set."""
+    Fréchet distance in judge space and memorisation, on the gate (or tuning) caption set.
+    `dataset` is the 32-px set; images are judged at 32 px (see judge_view)."""
     judge = load_judge(judge_path)
     names = sorted(set(dataset.canonical_captions()))
     name_idx = {n: i for i, n in enumerate(names)}
@@ -102,7 +117,7 @@ def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE
         return rank_accuracy(judge, real[in_set], real_labels[in_set], text)
 
     def accuracy(prompts: list[str], targets: list[str]) -> tuple[dict[str, float], torch.Tensor]:
-        gen = generate(pipe, prompts, images_per_caption, steps, guidance, guidance_interval=guidance_interval)
+        gen = judge_view(generate(pipe, prompts, images_per_caption, steps, guidance, guidance_interval=guidance_interval))
         labels = torch.tensor([name_idx[t] for _ in range(images_per_caption) for t in targets])
         return rank_accuracy(judge, gen, labels, text), gen
 
