@@ -233,6 +233,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-steps", type=int, default=100)
     p.add_argument("--cooldown-fraction", type=float, default=0.3)
     p.add_argument("--kl-weight", type=float, default=1e-6)
+    p.add_argument("--loss", choices=["l1", "mse"], default="l1",
+                   help="l1 learns sharp edges fast; mse is what PSNR measures (a continuation can switch to it)")
     p.add_argument("--ema-max-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--card", type=Path, default=None,
@@ -243,11 +245,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def train_step(vae: AutoencoderKL, opt, x: torch.Tensor, kl_weight: float, autocast) -> float:
+def train_step(vae: AutoencoderKL, opt, x: torch.Tensor, kl_weight: float, autocast, kind: str = "l1") -> float:
     with autocast:
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
-    loss = (recon.float() - x).abs().mean() + kl_weight * posterior.kl().float().mean() / x[0].numel()
+    err = recon.float() - x
+    loss = (err.abs() if kind == "l1" else err.square()).mean() + kl_weight * posterior.kl().float().mean() / x[0].numel()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -303,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, frac, args, first_step)
         x = to_model(train_u8[rng.integers(0, len(train_u8), args.batch_size)])
-        loss = train_step(vae, opt, x, args.kl_weight, autocast)
+        loss = train_step(vae, opt, x, args.kl_weight, autocast, args.loss)
         ema.update(vae, step)
         step, seen = step + 1, seen + args.batch_size
         if step % 50 == 0:
