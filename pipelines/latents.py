@@ -67,12 +67,16 @@ class LatentSpace:
         return rgb.clamp(-1, 1).repeat_interleave(self.scale_factor, -1).repeat_interleave(self.scale_factor, -2)
 
     def _fit_preview(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Least squares from latent values to the decoder's RGB averaged over each latent's
-        f x f pixels, on fixed random latents (unit variance, as the DiT's latents are)."""
+        """Least squares from latent values to RGB, on the latents of flat colour patches
+        (random colours in 2x2 blocks, plus white and black): a flat region is what the preview
+        must get right, and no training data is needed to find it."""
         g = torch.Generator().manual_seed(0)
-        channels, side = self.vae.config.latent_channels, self.vae.config.sample_size // self.scale_factor
-        z = torch.randn(DECODE_BATCH, channels, side, side, generator=g)
-        rgb = F.avg_pool2d(self.decode(z), self.scale_factor)
+        side = self.vae.config.sample_size
+        colours = torch.cat([torch.rand(30, 3, 2, 2, generator=g), torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)]) * 2 - 1
+        images = colours.repeat_interleave(side // 2, -1).repeat_interleave(side // 2, -2)
+        z = self.encode(images)
+        target = F.interpolate(images, size=z.shape[-2:], mode="nearest")
+        channels = z.shape[1]
         a = torch.cat([z.permute(0, 2, 3, 1).reshape(-1, channels), torch.ones(z.numel() // channels, 1)], 1)
-        sol = torch.linalg.lstsq(a, rgb.permute(0, 2, 3, 1).reshape(-1, 3)).solution  # (C + 1, 3)
+        sol = torch.linalg.lstsq(a, target.permute(0, 2, 3, 1).reshape(-1, 3)).solution  # (C + 1, 3)
         return sol[:-1].T.contiguous(), sol[-1].contiguous()
