@@ -224,11 +224,12 @@ def build(data_dir: Path = DEFAULT_DATA_DIR, force: bool = False, resolution: in
 class EmojiDataset:
     """All images in RAM as one uint8 tensor (~25 MB: no DataLoader workers on 2 cores)."""
 
-    def __init__(self, images: np.ndarray, records: list[EmojiRecord]) -> None:
+    def __init__(self, images: np.ndarray, records: list[EmojiRecord], blocked_names: frozenset[str] = frozenset()) -> None:
         if len(images) != len(records):
             raise ValueError(f"{len(images)} images but {len(records)} captions")
         self.images = images  # (N, H, W, 3) uint8
         self.records = records
+        self.blocked_names = blocked_names  # names of the BLOCKED_EMOJI images `load` left out
 
     @classmethod
     def load(cls, data_dir: Path | str = DEFAULT_DATA_DIR, resolution: int = RESOLUTION) -> "EmojiDataset":
@@ -240,7 +241,8 @@ class EmojiDataset:
         records = [EmojiRecord(r["name"], r["style"], r["category"], r["base_name"], tuple(r["tags"]), r["subgroup"])
                    for r in json.loads((out / "meta.json").read_text())]
         keep = [i for i, r in enumerate(records) if r.base_name not in BLOCKED_EMOJI]
-        return cls(np.load(out / "images.npy")[keep], [records[i] for i in keep])
+        blocked = frozenset(r.name for r in records if r.base_name in BLOCKED_EMOJI)
+        return cls(np.load(out / "images.npy")[keep], [records[i] for i in keep], blocked)
 
     @classmethod
     def from_folder(cls, folder: Path | str, resolution: int = RESOLUTION) -> "EmojiDataset":

@@ -37,16 +37,20 @@ def fixed_captions(dataset: EmojiDataset, n: int = 64, seed: int = 0, exclude: f
     """Seed 0: the gate set: the 8 grid prompts, then a fixed, seeded draw of emoji without skin
     tones, spread over categories (flags are capped: 250 of them would crowd out everything else).
     Another seed with `exclude` gives a disjoint set (the tuning set)."""
-    # BLOCKED_EMOJI stay in the list the draw runs over, so the sets stay the ones every earlier
-    # model was measured on; they are filtered from the picks (none is drawn at seeds 0 and 1).
+    # The emoji the dataset left out (BLOCKED_EMOJI) stay in the list the draw runs over, so the
+    # sets stay the ones every earlier model was measured on; a blocked pick is replaced by a
+    # further draw (none is drawn at seeds 0 and 1).
     names = {r.name for r in dataset.records if r.name == r.base_name and "skin tone" not in r.name}
-    base = sorted((names | BLOCKED_EMOJI) - set(exclude))
+    names |= {n for n in dataset.blocked_names if "skin tone" not in n}
+    base = sorted(names - set(exclude))
     flags = [c for c in base if c.startswith("flag")]
     rest = [c for c in base if not c.startswith("flag") and c not in GRID_PROMPTS]
     rng = np.random.default_rng(seed)
     head = list(GRID_PROMPTS) if seed == 0 else []
     picked = head + list(rng.choice(flags, 4, replace=False)) + list(rng.choice(rest, n - len(head) - 4, replace=False))
-    return [c for c in picked if c not in BLOCKED_EMOJI][:n]
+    picked = [c for c in picked if c not in BLOCKED_EMOJI]
+    spare = [c for c in rest if c not in set(picked) | BLOCKED_EMOJI]
+    return (picked + list(rng.choice(spare, max(0, n - len(picked)), replace=False)))[:n]
 
 
 def caption_sets(dataset: EmojiDataset, which: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -64,8 +68,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    covmean = covmean.real
+    covmean = np.asarray(linalg.sqrtm(s1 @ s2)).real
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
