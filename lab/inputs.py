@@ -39,15 +39,21 @@ def fail(message: str) -> gr.Error:
 def number(value, control: str, low: float, high: float, integer: bool = False) -> float | int:
     """A finite number in [low, high] for the control labelled `control`, else a clear error."""
     kind = "a whole number" if integer else "a number"
+    bounds = f"between {_plain(low)} and {_plain(high)}"
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise fail(f"{control} must be {kind} between {low:g} and {high:g}; got {_short(value)}.") from None
+            raise fail(f"{control} must be {kind} {bounds}; got {_short(value)}.") from None
     try:
         return check_number(control, value, low, high, integer=integer)
     except ValueError:
-        raise fail(f"{control} must be {kind} between {low:g} and {high:g}; got {_short(value)}.") from None
+        raise fail(f"{control} must be {kind} {bounds}; got {_short(value)}.") from None
+
+
+def _plain(x: float) -> str:
+    """A bound as people write it: 2147483647, not 2.14748e+09; 0.05, not 5e-02."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def seed(value, randomize: bool = False) -> int:

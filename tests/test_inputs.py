@@ -76,3 +76,13 @@ def test_editor_masks(tmp_path):
         inputs.editor_image_and_mask({"background": bg, "layers": [odd]})
     with pytest.raises(gr.Error, match="expected the editor's value"):
         inputs.editor_image_and_mask("nope")
+
+
+def test_bounds_are_written_as_people_write_them():
+    from lab import inputs
+
+    with pytest.raises(Exception) as err:
+        inputs.seed(-1)
+    assert "between 0 and 2147483647" in str(err.value) and "e+" not in str(err.value)
+    with pytest.raises(Exception, match="between 0.05 and 1"):
+        inputs.number(2, "Strength", 0.05, 1)
