@@ -69,7 +69,12 @@ def heatmap_overlay(image01: np.ndarray, heat: np.ndarray, vmax: float, alpha: f
 
 
 def font(size: int = 14):
-    return PIL.ImageFont.load_default(size=size)
+    """DejaVu Sans, shipped inside matplotlib (a dependency), so every machine has it: it holds
+    σ, ε, the subscript ₀ and the combining hat of x̂₀, which Pillow's default font draws as boxes."""
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return PIL.ImageFont.truetype(str(path), size)
 
 
 def caption_below(im: PIL.Image.Image, lines: list[str], size: int = 14) -> PIL.Image.Image:

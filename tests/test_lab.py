@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import PIL.Image
+import PIL.ImageDraw
 import pytest
 
 from lab import denoise, explain, generate, inpaint, trace
@@ -251,3 +252,20 @@ def test_every_model_call_holds_the_model_lock():
     kinds = {k for k, _ in seen}
     assert {"TimestepEmbedder", "Encoder", "Decoder"} <= kinds
     assert all(held for _, held in seen), [k for k, held in seen if not held][:5]
+
+
+def test_exported_frame_labels_draw_every_symbol():
+    """The font of every label drawn into images (GIF/MP4 frames, captions) has σ, ε, x̂₀:
+    no character renders as the missing-glyph box."""
+    from lab.viz import font
+
+    f = font(20)
+
+    def ink(ch: str) -> bytes:
+        im = PIL.Image.new("L", (40, 40), 0)
+        PIL.ImageDraw.Draw(im).text((5, 5), ch, fill=255, font=f)
+        return im.tobytes()
+
+    box = ink("\ue000")  # a private-use code point: no font has it, so this is the missing-glyph shape
+    for ch in "x̂₀ε̂σ=·":
+        assert ink(ch) != box and any(ink(ch)), repr(ch)
