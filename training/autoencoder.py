@@ -149,8 +149,13 @@ vae = AutoencoderKL.from_pretrained("weights/dit-emoji-64/vae")   # scaling_fact
 images, give the latents mean 0 and variance 1.
 
 ## Training
-`{command}` — L1 + {kl} · KL (per pixel), AdamW, bf16 autocast, EMA weights. {minutes:.0f} CPU minutes in all,
-{images:,} images seen (history below). Held out: 100 emoji for choosing (tune), 200 for the gate, every style and
+Three runs of one command, each resuming the last: the width comparison (14 minutes on one thread), then
+
+    python -m training.autoencoder --width small --resume --max-minutes 38 --cooldown-fraction 0.35 --output weights/dit-emoji-64/vae
+    python -m training.autoencoder --width small --resume --max-minutes 40 --cooldown-fraction 0.5 --lr 5e-4 --loss mse --output weights/dit-emoji-64/vae
+
+L1 (then squared error, which is what PSNR measures, once the edges were learnt) + {kl} · KL per pixel, AdamW,
+bf16 autocast, EMA weights. {minutes:.0f} minutes of training in all (2 CPU cores, the first 14 on one), {images:,} images seen (history below). Held out: 100 emoji for choosing (tune), 200 for the gate, every style and
 skin tone of each, never trained on.
 
 **Width, at equal CPU time** (one thread each, side by side; PSNR on the tune emoji; small = widths {small},
@@ -209,7 +214,7 @@ def write_card(folder: Path) -> Path:
         ratio=64 * 64 * 3 / (16 * 16 * cfg["latent_channels"]), levels=levels, widths=tuple(cfg["block_out_channels"]),
         channels=cfg["latent_channels"], f=2 ** (levels - 1), params=sum(p.numel() for p in vae.parameters()) / 1e6,
         scale=cfg["scaling_factor"], shift=cfg.get("shift_factor") or 0.0, kl=1e-6, minutes=log[-1]["train_minutes"],
-        images=log[-1]["images_seen"], command="python -m training.autoencoder --width small --output weights/dit-emoji-64/vae",
+        images=log[-1]["images_seen"],
         widths_table="\n".join(widths_rows), small=WIDTHS["small"], wide=WIDTHS["wide"], log_table="\n".join(log_rows), gate_command=gate["command"],
         gate_images=gate["gate_images"], gate_emoji=gate["gate_emoji"], psnr=gate["psnr_mean"], psnr_min=gate["psnr_min"],
         orig=gate["judge_top5_originals"], recon=gate["judge_top5_reconstructions"], reading=reading,
