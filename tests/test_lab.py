@@ -269,3 +269,24 @@ def test_exported_frame_labels_draw_every_symbol():
     box = ink("\ue000")  # a private-use code point: no font has it, so this is the missing-glyph shape
     for ch in "x̂₀ε̂σ=·":
         assert ink(ch) != box and any(ink(ch)), repr(ch)
+
+
+def test_every_view_plots_the_samplers_one_sigma_grid():
+    """Denoise and How it works draw the same σ values, one per step (Heun lists each twice
+    internally), from pipelines.schedulers.step_sigmas."""
+    from pipelines import schedulers as flow
+
+    want = flow.step_sigmas("heun", 8).tolist() + [0.0]
+    assert len(want) == 9
+    drawn = explain.schedule("heun", 8).axes[0].lines[0].get_ydata()
+    assert np.allclose(drawn, want)
+    want = flow.step_sigmas(denoise.DEFAULT_SAMPLER, 8).tolist() + [0.0]
+    assert np.allclose(denoise.schedule_point(8, 0.5).axes[0].lines[0].get_ydata(), want)
+
+
+def test_the_model_drawing_reads_its_sizes_from_the_config():
+    from lab.viz import architecture_svg
+
+    svg = architecture_svg({"sample_size": 16, "patch_size": 2, "hidden_size": 64, "depth": 4, "num_heads": 2, "mlp_ratio": 2.0,
+                            "max_text_length": 16, "in_channels": 4, "text_dim": 384}, {"total": 1})
+    assert "MLP (×2)" in svg and "×4" not in svg.split("MLP")[1][:5]
