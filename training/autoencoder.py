@@ -184,11 +184,45 @@ On {gate_images} images of {gate_emoji} held-out emoji:
 
 Rows: 8 held-out emoji, their reconstructions, and |error| × 4 (black = exact). {reading}
 
+{dit_section}
 ## Data
 The emoji's own 64-px PNGs from `emoji-datasource-twitter` (Twemoji, CC-BY 4.0, "Twemoji by Twitter, Inc and other
 contributors") and `emoji-datasource-google` (Noto Emoji, Apache 2.0), built by `python -m training.data --resolution 64`.
 Left out of every training set: {blocked} (an obscene gesture and tobacco; every skin tone).
 """
+
+
+DIT_SECTION = """## The latent DiT (in training)
+The same `DiTTransformer` on the 16×16×4 latents with patch 2: 64 tokens, the 32-px model's cost per step. Its gate
+has not been run yet; until it passes, the app keeps the 32-px model. How to start it was decided side by side, one
+thread each, {minutes} minutes, judged on the tuning set (`python scripts/curve.py runs/latent-<arm>/snap-* --vae
+weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guidance 5):
+
+| start | minutes | images seen | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
+|---|---|---|---|---|---|
+{rows}
+
+- *scratch*: `--lr 5e-4 --warmup-steps 300`, the project's recipe for a new model.
+- *warm*: `--init-blocks-from weights/dit-emoji --lr 3e-4 --warmup-steps 100`: every weight of the 32-px model whose
+  shape fits (blocks, text side, timestep embedder); the patch embedding, final linear and output conv start new.
+
+The warm start is continued (`--resume --run-dir runs/latent-warm`, phases warm-start from the exported weights).
+"""
+
+
+def dit_section(folder: Path) -> str:
+    """The start comparison, from evaluation/start/<arm>.log.jsonl and <arm>.curve.jsonl ("" before it exists)."""
+    start = Path(folder) / "evaluation" / "start"
+    rows = []
+    for log_path in sorted(start.glob("*.log.jsonl")):
+        arm = log_path.name.split(".")[0]
+        logs = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+        curve = {r["minutes"]: r for r in map(json.loads, (start / f"{arm}.curve.jsonl").read_text().splitlines())}
+        for minutes, c in sorted(curve.items()):
+            log = min(logs, key=lambda r: abs(r["train_minutes"] - minutes))
+            rows.append(f"| {arm} | {minutes} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
+                        f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
+    return DIT_SECTION.format(minutes=max((int(r.split("|")[2]) for r in rows), default=0), rows="\n".join(rows)) if rows else ""
 
 
 def write_card(folder: Path) -> Path:
@@ -218,7 +252,7 @@ def write_card(folder: Path) -> Path:
         widths_table="\n".join(widths_rows), small=WIDTHS["small"], wide=WIDTHS["wide"], log_table="\n".join(log_rows), gate_command=gate["command"],
         gate_images=gate["gate_images"], gate_emoji=gate["gate_emoji"], psnr=gate["psnr_mean"], psnr_min=gate["psnr_min"],
         orig=gate["judge_top5_originals"], recon=gate["judge_top5_reconstructions"], reading=reading,
-        blocked=", ".join(sorted(BLOCKED_EMOJI)))
+        blocked=", ".join(sorted(BLOCKED_EMOJI)), dit_section=dit_section(folder))
     (Path(folder) / "README.md").write_text(text)
     return Path(folder) / "README.md"
 
