@@ -88,3 +88,15 @@ def test_forward_process_in_latent_space(latent_pipe):
     fp = pipe.forward_process(image, num_inference_steps=4, generator=gen(), output_type="pt")
     assert fp.latents.shape == (5, 4, 16, 16) and fp.images.shape == (5, 3, 64, 64)
     assert torch.allclose(fp.latents[0], pipe.encode_images(torch.from_numpy(image / 255.0).permute(2, 0, 1)[None].float())[0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_shipped_latent_pipeline_loads_and_draws_64px():
+    """weights/dit-emoji-64 loads like the 32-px model, with its autoencoder, and draws 64x64."""
+    from pipelines import LATENT_WEIGHTS
+
+    pipe = DiTText2ImagePipeline.from_pretrained(LATENT_WEIGHTS, use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe.vae is not None and pipe.vae_scale_factor == 4 and pipe.transformer.config.in_channels == 4
+    out = pipe("red apple", num_inference_steps=4, generator=gen(), output_type="np")
+    assert out.images.shape == (1, 64, 64, 3) and np.isfinite(out.images).all() and out.images.std() > 0.05
