@@ -21,7 +21,7 @@ def save(tmp_path, im, name="x.png", **kw):
 def test_every_mode_becomes_rgb_on_white(mode):
     base = PIL.Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     base.paste((200, 100, 50, 255), (2, 2, 6, 6))
-    im = base.convert(mode) if mode not in ("I;16", "I", "F") else PIL.Image.fromarray(np.full((8, 8), 40000 if mode != "F" else 0.5, {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]), mode)
+    im = base.convert(mode) if mode not in ("I;16", "I", "F") else PIL.Image.fromarray(np.full((8, 8), 40000 if mode != "F" else 0.5, {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]))
     out = inputs.rgb_on_white(im)
     assert out.mode == "RGB" and out.size == (8, 8)
     if mode in ("RGBA", "LA"):
