@@ -206,7 +206,12 @@ weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guida
 - *warm*: `--init-blocks-from weights/dit-emoji --lr 3e-4 --warmup-steps 100`: every weight of the 32-px model whose
   shape fits (blocks, text side, timestep embedder); the patch embedding, final linear and output conv start new.
 
-The warm start is continued (`--resume --run-dir runs/latent-warm`, phases warm-start from the exported weights).
+The warm start is continued (`--resume --run-dir runs/latent-warm`, then phases that warm-start from the exported
+weights). History, tuning set as above:
+
+| phase | minutes in all | images seen | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
+|---|---|---|---|---|---|
+{phases}
 """
 
 
@@ -222,7 +227,16 @@ def dit_section(folder: Path) -> str:
             log = min(logs, key=lambda r: abs(r["train_minutes"] - minutes))
             rows.append(f"| {arm} | {minutes} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
                         f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
-    return DIT_SECTION.format(minutes=max((int(r.split("|")[2]) for r in rows), default=0), rows="\n".join(rows)) if rows else ""
+    phases = []
+    for k, curve_path in enumerate(sorted(Path(folder, "evaluation").glob("phase*.curve.jsonl")), 1):
+        logs = [json.loads(line) for line in curve_path.with_name(curve_path.name.replace("curve", "log")).read_text().splitlines()]
+        for c in map(json.loads, curve_path.read_text().splitlines()):
+            log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
+            phases.append(f"| {k} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
+                          f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
+    if not rows:
+        return ""
+    return DIT_SECTION.format(minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows), phases="\n".join(phases))
 
 
 def write_card(folder: Path) -> Path:
