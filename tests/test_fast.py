@@ -126,3 +126,20 @@ def test_compile_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("DITLAB_COMPILE", "0")
     model = _model(DTYPE)
     assert fast.compile_in_background(model) is None and fast.compiled_batches(model) == set()
+
+
+def test_under_autocast_the_check_allows_bf16_rounding_and_a_failed_check_is_final(monkeypatch, caplog):
+    """fp32 weights under bf16 autocast compute in bf16: the check uses bf16's tolerance (the
+    fp32 one refused every step and re-ran the check at each call). A step that disagreed
+    stays plain for the rest of the run: one warning, not one per step."""
+    model = _model()
+    states, mask, x, t = fast.example_inputs(model, 2, torch.float32)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fast.denoising_step(model, states, mask)(x, t)
+    assert "disagrees" not in caplog.text
+    monkeypatch.setattr(fast, "fast_velocity", lambda *a, **k: torch.zeros_like(x))
+    step = fast.denoising_step(_model(), states, mask)
+    with torch.no_grad():
+        for _ in range(3):
+            step(x, t)
+    assert caplog.text.count("disagrees") == 1
