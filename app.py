@@ -19,6 +19,7 @@ from lab.generate import create_generate
 from lab.inpaint import create_inpaint
 from lab.i18n import I18N, tr
 from lab.inputs import MAX_UPLOAD_MB
+from lab.reading import warm_in_background
 from lab.runtime import runtime
 from lab.trace import create_trace
 
@@ -53,6 +54,7 @@ TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpain
 
 def build() -> gr.Blocks:
     runtime()  # load the model before the first request
+    warm_in_background()  # the prompt reading's vocabulary vectors
     # delete_cache: every 10 minutes, files older than 30 minutes leave Gradio's cache (a Space runs for months)
     with gr.Blocks(title="DiT Lab", delete_cache=(600, 1800)) as demo:
         gr.Markdown(INTRO)

@@ -16,6 +16,8 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
+from .compare import create_compare
+from .reading import create_reading
 from .i18n import tr
 from .outputs import Outputs
 from .files import new_run_dir
@@ -97,6 +99,7 @@ def create_generate() -> None:
         with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox("red apple", label="Prompt", elem_id="gen-prompt", max_length=inputs.MAX_PROMPT_CHARS,
                                 info=tr("What to draw, in English: an emoji name or everyday words. Add “noto style” or “twemoji style” to pick a look."))
+            create_reading(prompt)
             with gr.Row():
                 go = gr.Button(tr("Generate"), variant="primary", elem_id="gen-button")
                 stop = gr.Button(tr("Stop"), variant="stop")
@@ -135,3 +138,5 @@ def create_generate() -> None:
     sampler.change(sampler_help, sampler, sampler_info, api_name=False, show_progress="hidden")
     examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
     examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
+    with gr.Accordion("Compare two prompts, step by step", open=False, elem_id="cmp-accordion"):
+        create_compare()

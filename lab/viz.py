@@ -3,7 +3,9 @@ diagram, heatmaps, GIF/MP4. The app calls these; it does no tensor maths of its 
 
 from __future__ import annotations
 
+import functools
 import html
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -68,28 +70,99 @@ def heatmap_overlay(image01: np.ndarray, heat: np.ndarray, vmax: float, alpha: f
     return (np.clip((1 - alpha) * image01 + alpha * colour, 0, 1) * 255).round().astype(np.uint8)
 
 
-def font(size: int = 14):
-    """DejaVu Sans, shipped inside matplotlib (a dependency), so every machine has it: it holds
-    σ, ε, the subscript ₀ and the combining hat of x̂₀, which Pillow's default font draws as boxes."""
+# Fonts: DejaVu Sans (inside matplotlib, so on every machine) holds σ, ε, ₀ and the combining
+# hat of x̂₀ but no Chinese; Noto Sans CJK (Debian's fonts-noto-cjk: .ci/run and packages.txt
+# install it) holds Chinese but not ₀ or the combining hat. Text is drawn with DejaVu first and
+# each character it lacks from the CJK font, as a browser falls back from font to font.
+CJK_FONT_NAMES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf",
+                  "wqy-microhei.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf")
+CJK_FACE = "Noto Sans CJK SC"  # the simplified-Chinese face inside a .ttc collection
+
+
+def dejavu_path() -> Path:
     import matplotlib
 
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return PIL.ImageFont.truetype(str(path), size)
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+@functools.cache
+def cjk_font() -> tuple[str, int] | None:
+    """(path, face index) of a font with Chinese glyphs on this machine, or None."""
+    from matplotlib import font_manager
+
+    found = {Path(f).name: f for f in font_manager.findSystemFonts()}
+    for name in CJK_FONT_NAMES:
+        if name in found:
+            return found[name], _face_index(found[name])
+    return None
+
+
+def _face_index(path: str) -> int:
+    if not path.endswith(".ttc"):
+        return 0
+    from fontTools.ttLib import TTCollection
+
+    with TTCollection(path, lazy=True) as collection:
+        names = [f["name"].getDebugName(1) for f in collection.fonts]
+    return names.index(CJK_FACE) if CJK_FACE in names else 0
+
+
+@functools.cache
+def _chain(size: int) -> tuple[tuple[PIL.ImageFont.FreeTypeFont, frozenset[int]], ...]:
+    """The fonts to try, in order, each with the code points it has."""
+    from fontTools.ttLib import TTFont
+
+    chain = []
+    for path, index in [(str(dejavu_path()), 0)] + ([cjk_font()] if cjk_font() else []):
+        with TTFont(path, fontNumber=index, lazy=True) as tt:
+            chain.append((PIL.ImageFont.truetype(path, size, index=index), frozenset(tt.getBestCmap())))
+    return tuple(chain)
+
+
+def font(size: int = 14) -> PIL.ImageFont.FreeTypeFont:
+    """The first font of the chain (DejaVu Sans): for measuring Latin text."""
+    return _chain(size)[0][0]
+
+
+def text_runs(text: str, size: int = 14) -> list[tuple[str, PIL.ImageFont.FreeTypeFont]]:
+    """`text` cut into runs, each drawn by the first font that has its characters. A combining
+    mark stays with the letter before it, so x̂ is one glyph cluster in one font."""
+    chain = _chain(size)
+    runs: list[tuple[str, PIL.ImageFont.FreeTypeFont]] = []
+    for ch in text:
+        if runs and unicodedata.combining(ch):
+            runs[-1] = (runs[-1][0] + ch, runs[-1][1])
+            continue
+        f = next((f for f, cmap in chain if ord(ch) in cmap), chain[0][0])
+        if runs and runs[-1][1] is f:
+            runs[-1] = (runs[-1][0] + ch, f)
+        else:
+            runs.append((ch, f))
+    return runs
+
+
+def draw_text(draw: PIL.ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int = 14, fill="black") -> float:
+    """Draw `text` with font fallback, every run on one baseline; returns its width."""
+    x, y = xy
+    baseline = y + font(size).getmetrics()[0]
+    for run, f in text_runs(text, size):
+        draw.text((x, baseline), run, fill=fill, font=f, anchor="ls")
+        x += f.getlength(run)
+    return x - xy[0]
 
 
 def caption_below(im: PIL.Image.Image, lines: list[str], size: int = 14) -> PIL.Image.Image:
     """The image with lines of text under it, drawn into the pixels (never cut off by a UI)."""
-    f = font(size)
     pad = 4
-    out = PIL.Image.new("RGB", (im.width, im.height + pad + len(lines) * (size + 4)), "white")
+    out = PIL.Image.new("RGB", (im.width, im.height + pad + len(lines) * (size + 6)), "white")
     out.paste(im.convert("RGB"), (0, 0))
     draw = PIL.ImageDraw.Draw(out)
     for i, line in enumerate(lines):
-        draw.text((pad, im.height + pad + i * (size + 4)), line, fill="black", font=f)
+        draw_text(draw, (pad, im.height + pad + i * (size + 6)), line, size)
     return out
 
 
-def colorbar(vmax: float, width: int = 256, height: int = 56) -> PIL.Image.Image:
+def colorbar(vmax: float, width: int = 256, height: int = 56, label: str = "share of attention") -> PIL.Image.Image:
     """The attention tiles' shared scale, 0 .. vmax, as an image legend."""
     from matplotlib import colormaps
 
@@ -98,9 +171,9 @@ def colorbar(vmax: float, width: int = 256, height: int = 56) -> PIL.Image.Image
     out = PIL.Image.new("RGB", (width, height), "white")
     out.paste(bar, (0, 0))
     draw = PIL.ImageDraw.Draw(out)
-    draw.text((2, 24), "0", fill="black", font=font(13))
-    draw.text((width - 60, 24), f"{vmax:.2f}", fill="black", font=font(13))
-    draw.text((width // 2 - 45, 40), "share of attention", fill="black", font=font(12))
+    draw_text(draw, (2, 24), "0", 13)
+    draw_text(draw, (width - 60, 24), f"{vmax:.2f}", 13)
+    draw_text(draw, (width // 2 - 45, 40), label, 12)
     return out
 
 
@@ -121,10 +194,10 @@ def titled_row(images: list[np.ndarray], titles: list[str], header: str, scale: 
     top = 48
     out = PIL.Image.new("RGB", (w + (w % 2), tiles[0].height + top + (tiles[0].height + top) % 2), "white")
     draw = PIL.ImageDraw.Draw(out)
-    draw.text((4, 2), header, fill="black", font=font(16))
+    draw_text(draw, (4, 2), header, 16)
     x = 0
     for tile, title in zip(tiles, titles):
-        draw.text((x + 2, 26), title, fill="#333", font=font(14))
+        draw_text(draw, (x + 2, 26), title, 14, fill="#333")
         out.paste(tile, (x, top))
         x += tile.width + 6
     return np.asarray(out)
@@ -137,7 +210,24 @@ def subplots(*args, **kwargs):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _matplotlib_fonts()
     return plt.subplots(*args, **kwargs)
+
+
+@functools.cache
+def _matplotlib_fonts() -> None:
+    """DejaVu first, then the CJK font for the characters DejaVu lacks (matplotlib falls back
+    glyph by glyph along font.family), so titles and legends in Chinese draw no boxes."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    found = cjk_font()
+    if found is None:
+        return
+    font_manager.fontManager.addfont(found[0])
+    names = {f.name for f in font_manager.fontManager.ttflist if f.fname == found[0]}
+    face = CJK_FACE if CJK_FACE in names else sorted(names)[0]
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", face]
 
 
 def finished(fig, margins: dict | None = None):

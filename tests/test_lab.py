@@ -255,20 +255,39 @@ def test_every_model_call_holds_the_model_lock():
 
 
 def test_exported_frame_labels_draw_every_symbol():
-    """The font of every label drawn into images (GIF/MP4 frames, captions) has σ, ε, x̂₀:
-    no character renders as the missing-glyph box."""
-    from lab.viz import font
+    """Every label drawn into images (GIF/MP4 frames, captions) draws σ, ε̂, x̂₀ and Chinese with
+    a font that has them: no character renders as the missing-glyph box, through the fallback
+    chain DejaVu -> a CJK font (installed by .ci/run and packages.txt)."""
+    from lab.viz import cjk_font, text_runs
 
-    f = font(20)
+    assert cjk_font() is not None, "no CJK font: apt-get install fonts-noto-cjk"
 
-    def ink(ch: str) -> bytes:
+    def ink(ch: str, f) -> bytes:
         im = PIL.Image.new("L", (40, 40), 0)
         PIL.ImageDraw.Draw(im).text((5, 5), ch, fill=255, font=f)
         return im.tobytes()
 
-    box = ink("\ue000")  # a private-use code point: no font has it, so this is the missing-glyph shape
-    for ch in "x̂₀ε̂σ=·":
-        assert ink(ch) != box and any(ink(ch)), repr(ch)
+    for run, f in text_runs("x̂₀ ε̂ σ 噪声 去噪", 20):
+        box = ink("\ue000", f)  # a private-use code point: no font has it, so this is the missing-glyph shape
+        for ch in run.replace(" ", ""):
+            assert ink(ch, f) != box and any(ink(ch, f)), (repr(ch), f.getname())
+    assert {f.getname()[0] for _, f in text_runs("x̂₀ 噪声", 20)} == {"DejaVu Sans", "Noto Sans CJK SC"}
+
+
+def test_figures_draw_chinese_and_greek_without_missing_glyphs():
+    """matplotlib warns "Glyph ... missing" when it would draw a box; with warnings as errors,
+    a figure titled in Chinese and Greek draws."""
+    import warnings
+
+    from lab.viz import finished, subplots
+
+    fig, ax = subplots(figsize=(3, 2))
+    ax.set_title("x̂₀ ε̂ σ 噪声")
+    ax.plot([0, 1], [0, 1], label="去噪")
+    ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        finished(fig).canvas.draw()
 
 
 def test_every_view_plots_the_samplers_one_sigma_grid():

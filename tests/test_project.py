@@ -158,6 +158,7 @@ def test_deploy_dry_run_uploads_the_app_and_weights_not_data():
                          capture_output=True, text=True, timeout=60, check=True).stdout
     listed = dict(line.split(None, 1)[::-1] for line in out.splitlines()[1:])
     assert listed["app.py"] == "git" and listed["requirements.txt"] == "git" and listed[".gitattributes"] == "git"
+    assert listed["packages.txt"] == "git"  # Debian packages a Space installs: the CJK font
     assert listed["weights/dit-emoji/transformer/diffusion_pytorch_model.safetensors"] == "lfs"
     assert not [f for f in listed if f.startswith(("data/", "runs/", "logs/", "tests/")) or "__pycache__" in f]
 

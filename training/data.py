@@ -294,13 +294,28 @@ class EmojiDataset:
         return "\n".join(lines)
 
 
+def vocabulary(dataset: EmojiDataset) -> dict[str, list[str]]:
+    """What the model was taught to read: every emoji name (skin tones folded) and every specific
+    everyday word of its captions. The app's prompt reading finds a prompt's neighbours here
+    (assets/vocabulary.json, written by `--write-vocabulary`; the app has no data/ folder)."""
+    names = sorted({r.base_name for r in dataset.records})
+    lowered = {n.lower() for n in names}
+    common = common_words(dataset.records)
+    words = sorted({w.lower() for r in dataset.records for w in r.tags}
+                   - common - lowered)
+    return {"names": names, "words": [w for w in words if len(w) >= 3 and any(c.isalpha() for c in w)]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Build the emoji training set from the pinned npm packages.")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--force", action="store_true", help="rebuild even if the dataset exists")
     parser.add_argument("--resolution", type=int, default=RESOLUTION, choices=RESOLUTIONS)
+    parser.add_argument("--write-vocabulary", type=Path, help="write the names and words the model learned (JSON) here")
     args = parser.parse_args()
     out = build(args.data_dir, force=args.force, resolution=args.resolution)
+    if args.write_vocabulary:
+        args.write_vocabulary.write_text(json.dumps(vocabulary(EmojiDataset.load(args.data_dir, args.resolution)), indent=0) + "\n")
     print(f"dataset in {out}")
     print(EmojiDataset.load(args.data_dir, args.resolution).summary())
 
