@@ -41,7 +41,7 @@ class Pairs:
         Not x̂₀'s: at σ = 1 each x̂₀ is already its prompt's average image, so those differ from
         the first step; the states start equal (one ε) and drift apart as the words steer them."""
         final = self.state_distance[-1]
-        return next(k for k, d in enumerate(self.state_distance) if d >= PART_WAYS * final)
+        return next((k for k, d in enumerate(self.state_distance) if d >= PART_WAYS * final), 0)
 
 
 @torch.no_grad()
@@ -69,13 +69,20 @@ def compare(prompt_a, prompt_b, seed, steps, guidance, sampler):
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
     pairs = run_pair(prompt_a, prompt_b, seed, steps, guidance, sampler)
     k = pairs.parting_step()
-    status = (f"Both runs start from the same ε (seed {seed}), {steps} steps. The two states part ways at **step {k + 1}** "
-              f"(σ = {pairs.sigmas[k]:.2f} → {pairs.sigmas[k + 1] if k + 1 < len(pairs.sigmas) else 0:.2f}): after it they are "
-              f"half as far apart as they end. Their x̂₀ differ from step 1 ({pairs.distance[0]:.3f}): at σ = 1 the model "
-              f"can only guess each prompt's average picture; by the end they are {pairs.distance[-1]:.3f} apart.")
-    last = len(pairs.distance) - 1
-    return OUT(strip=strip(pairs), plot=distance_figure(pairs, k), status=status, pairs=pairs,
-               slider=gr.Slider(minimum=1, maximum=last + 1, value=k + 1, interactive=True), **dict(zip(("step_image", "step_info"), show_step(pairs, k + 1))))
+    return OUT(strip=strip(pairs), plot=distance_figure(pairs, k), status=parting_words(pairs, seed), pairs=pairs,
+               slider=gr.Slider(minimum=1, maximum=len(pairs.distance), value=k + 1, interactive=True),
+               **dict(zip(("step_image", "step_info"), show_step(pairs, k + 1))))
+
+
+def parting_words(pairs: Pairs, seed: int) -> str:
+    if pairs.state_distance[-1] < 1e-6:
+        return "The two prompts read the same to the model (same word pieces, same noise): the two runs are identical."
+    k, n = pairs.parting_step(), len(pairs.distance)
+    after = pairs.sigmas[k + 1] if k + 1 < n else 0.0
+    return (f"Both runs start from the same ε (seed {seed}), {n} steps. The two states part ways at **step {k + 1}** "
+            f"(σ = {pairs.sigmas[k]:.2f} → {after:.2f}): after it they are half as far apart as they end. Their x̂₀ differ "
+            f"from step 1 ({pairs.distance[0]:.3f}): at σ = 1 the model can only guess each prompt's average picture; by the "
+            f"end they are {pairs.distance[-1]:.3f} apart.")
 
 
 def show_step(pairs: Pairs | None, step) -> tuple:

@@ -17,7 +17,15 @@ def client(app_server):
 
 def test_named_endpoints_exist(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/generate", "/inpaint", "/denoise", "/trace", "/export", "/attention", "/autoencoder"} <= names
+    assert {"/generate", "/inpaint", "/denoise", "/trace", "/export", "/attention", "/autoencoder", "/compare", "/read_prompt"} <= names
+
+
+def test_compare_two_prompts_and_read_a_prompt(client):
+    strip, plot, status, slider, step_image, step_info = client.predict("cat face", "dog face", 0, 8, 3.0, "euler", api_name="/compare")
+    assert "part ways at **step" in status and "of 8" in step_info
+    assert PIL.Image.open(strip).size[0] > 4 * PIL.Image.open(strip).size[1] / 2
+    reading = client.predict("kitty", api_name="/read_prompt")
+    assert "`kitty`" in reading and "Nearest things the model learned" in reading
 
 
 def test_generate(client):

@@ -309,3 +309,40 @@ def test_the_model_drawing_reads_its_sizes_from_the_config():
     svg = architecture_svg({"sample_size": 16, "patch_size": 2, "hidden_size": 64, "depth": 4, "num_heads": 2, "mlp_ratio": 2.0,
                             "max_text_length": 16, "in_channels": 4, "text_dim": 384}, {"total": 1})
     assert "MLP (×2)" in svg and "×4" not in svg.split("MLP")[1][:5]
+
+
+def test_compare_two_prompts_starts_from_one_noise_and_finds_where_they_part():
+    from lab import compare
+
+    out = dict(zip(compare.OUT.names, compare.compare("cat face", "red apple", 3, 6, 3.0, "euler")))
+    pairs = out["pairs"]
+    assert len(pairs.x0_a) == len(pairs.x0_b) == len(pairs.distance) == 6
+    # the per-step numbers are the distances of the images shown
+    a, b = pairs.x0_a[2].astype(float) / 255, pairs.x0_b[2].astype(float) / 255
+    assert pairs.distance[2] == pytest.approx(np.sqrt(((a - b) ** 2).mean()), abs=0.01)
+    k = pairs.parting_step()
+    assert pairs.state_distance[k] >= compare.PART_WAYS * pairs.state_distance[-1]
+    assert all(d < compare.PART_WAYS * pairs.state_distance[-1] for d in pairs.state_distance[:k])
+    assert f"step {k + 1}**" in out["status"] and out["slider"].value == k + 1
+    image, info = compare.show_step(pairs, 4)
+    assert image.width == 3 * image.height + 8 * image.height // 32 and "Step 4 of 6" in info  # a | b | difference
+    same = dict(zip(compare.OUT.names, compare.compare("cat face", "cat face", 3, 4, 3.0, "euler")))
+    assert max(same["pairs"].state_distance) == 0 and "identical" in same["status"]
+    with pytest.raises(Exception, match="second prompt"):
+        compare.compare("cat", "", 0, 4, 3.0, "euler")
+
+
+def test_prompt_reading_known_words_paraphrases_and_nonsense():
+    """The text encoder's own similarity: an emoji name finds itself, a paraphrase finds its emoji,
+    nonsense finds nothing close and says so."""
+    from lab import reading
+
+    known = reading.read_prompt("red apple")
+    assert "`[CLS]` `red` `apple` `[SEP]`" in known and "red apple (emoji name, 1.00)" in known
+    assert reading.UNKNOWN_NOTE not in known
+    paraphrase = reading.read_prompt("a slice of pizza")
+    assert "pizza (emoji name" in paraphrase and reading.UNKNOWN_NOTE not in paraphrase
+    nonsense = reading.read_prompt("xqzv blorp flimflam")
+    assert reading.UNKNOWN_NOTE in nonsense and "`##` " not in nonsense
+    long = reading.read_prompt(" ".join(["word"] * 30))
+    assert "reads only these" in long
