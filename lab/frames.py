@@ -115,6 +115,10 @@ def reverse_equations(num: dict[str, float], sampler: str) -> str:
         lines.append("*This step ran unguided (one model call): the conditional prediction is used as it is.*")
     euler = xt + (sn - s) * v
     lines.append(f"$$\\text{{Euler: }} x_{{\\text{{next}}}} = x_t + (\\sigma_{{\\text{{next}}}} - \\sigma)\\,v = {xt:+.3f} + ({sn:.3f} - {s:.3f})\\cdot({v:+.3f}) = {euler:+.3f}$$")
+    if sn == 0 and 0 < s < 0.01:
+        lines.append(f"*The last step: {sampler}'s schedule (as diffusers' flow-matching schedulers) ends at σ = {s:.3f}, not 0, "
+                     "because the model never trained exactly at σ = 0; this step removes that sliver of noise and changes "
+                     "the image by well under one grey level.*")
     if sampler != "euler":
         lines.append(f"*That is Euler's rule. This run's sampler, **{sampler}**, also uses earlier steps or a second model call, "
                      f"and moved the pixel to **{num['x_next']:+.3f}**.*")

@@ -43,7 +43,7 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     pipe = runtime().pipeline(DiTInpaintPipeline, sampler)
     kwargs = dict(image=image, mask_image=mask, prompt=prompt, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
                   jump_length=jl, jump_n_sample=jn, generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
-    yield OUT.reset(status="Starting…", slider=gr.Slider(value=0, interactive=False), info="")
+    yield OUT.reset(status="Starting…", slider=gr.Slider(value=1, interactive=False), info="")
 
     def on_step(ev):
         return OUT(live=upscale(to_uint8(ev.x0_pred[0])), status=f"Step {ev.index + 1} of {ev.total}…")
@@ -57,9 +57,9 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
         frames = Frames.from_trace(out.trace, sampler, mask=mask)
         msg = (f"Done ({len(frames)} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — "
                f"{'exactly unchanged' if largest == 0 else 'CHANGED'}.")
-        last = len(frames) - 1
+        last = len(frames)
         return OUT(result=upscale(PIL.Image.fromarray(to_uint8(out.images[0], False))), diff=upscale(difference_map(result, original, mask)),
-                   status=msg, frames=frames, slider=gr.Slider(maximum=last, value=last, interactive=True),
+                   status=msg, frames=frames, slider=gr.Slider(minimum=1, maximum=last, value=last, interactive=True),
                    **dict(zip(STEP, step_view(frames, last))))
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
@@ -73,12 +73,12 @@ WAIT_THEN_RUN = """async () => {
 
 
 def step_view(frames: Frames | None, k) -> tuple:
-    """Step k + 1: the proposal (inside the mask), the known region noised to the step's new
+    """Step k (1..N, as the slider and every "Step k of N" count): the proposal (inside the mask), the known region noised to the step's new
     level (outside), and their merge — this step's result (the next step starts from it, or,
     after a RePaint jump, from it re-noised)."""
     if frames is None:
         return None, None, None, ""
-    j = min(frames.clamp(k), len(frames) - 1)
+    j = min(max(frames.clamp(k), 1), len(frames)) - 1
     m = frames.mask[..., None].astype(bool)
     grey = lambda a, keep: np.where(keep, a, (a.astype(np.float32) * 0.25 + 191).astype(np.uint8))  # noqa: E731
     step = frames.steps[j]
@@ -88,12 +88,12 @@ def step_view(frames: Frames | None, k) -> tuple:
 
 def create_inpaint() -> None:
     examples = [str(p) for p in example_images()]
-    gr.Markdown("Paint over part of the image (white brush). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
+    gr.Markdown("Paint over part of the image (magenta brush; white is there for dark images). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
             editor = gr.ImageEditor(
                 value=examples[0] if examples else None, type="filepath", image_mode="RGBA", label="Image + mask",
-                brush=gr.Brush(default_size=4, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
+                brush=gr.Brush(default_size=4, colors=["#ff00ff", "#ffffff"], color_mode="fixed"),  # magenta first: white vanishes on white emoji
                 eraser=gr.Eraser(default_size=4), transforms=(), layers=False, canvas_size=(256, 256), height=360,
                 sources=("upload", "clipboard"), elem_id="inpaint-editor", format="png",
             )
@@ -120,7 +120,7 @@ def create_inpaint() -> None:
             status = gr.Markdown("", elem_id="inpaint-status")
     frames = gr.State(None)
     gr.Markdown("### Per step: the model's proposal inside the mask, the re-noised known region outside, and their merge")
-    slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Step", interactive=False, elem_id="inpaint-slider")
+    slider = gr.Slider(1, DEFAULT_STEPS, 1, step=1, label="Step", interactive=False, elem_id="inpaint-slider")
     with gr.Row():
         pa = gr.Image(label="proposal (the sampler's update)", format="png", height=200, elem_id="inpaint-proposal")
         pb = gr.Image(label="known region, noised to the next level", format="png", height=200)

@@ -19,7 +19,7 @@ from pipelines.training_utils import flow_matching_loss
 
 from . import inputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, model_work
-from .viz import finished, hstack, subplots, to_uint8, upscale
+from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
 TINY = dict(sample_size=32, patch_size=4, hidden_size=64, depth=4, num_heads=4)
 REFRESH_S = 3.0  # a new grid and curve this often
@@ -39,14 +39,16 @@ def tiny_dataset(names: list[str]) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_grid(model: DiTTransformer, names: list[str]) -> np.ndarray:
-    """One fixed-seed sample per picked emoji (10 Euler steps, guidance 3), side by side."""
+    """One fixed-seed sample per picked emoji (10 Euler steps, guidance 3), side by side, each
+    enlarged 4x with the name it was asked for written under it."""
     model.eval()
     pipe = DiTText2ImagePipeline(transformer=model, scheduler=make_scheduler("euler"))
     pipe.set_progress_bar_config(disable=True)
     gens = [torch.Generator().manual_seed(i) for i in range(len(names))]
     out = pipe(names, num_inference_steps=10, guidance_scale=3.0, generator=gens, output_type="pt").images
     model.train()
-    return hstack([to_uint8(x, model_space=False) for x in out])
+    tiles = [caption_below(upscale(to_uint8(x, model_space=False), 4), [name[:16]], size=12) for x, name in zip(out, names)]
+    return np.asarray(tile_grid(tiles, len(tiles)))
 
 
 @gpu
@@ -64,7 +66,7 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, betas=(0.9, 0.95))
     losses = []
     with model_work():
-        first = upscale(sample_grid(model, picked), 4)
+        first = sample_grid(model, picked)
     start = last = time.time()
     yield "Training…", curve(losses), first, first
     while time.time() - start < seconds or len(losses) < min_steps:
@@ -81,12 +83,13 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
         if time.time() - last >= REFRESH_S:
             last = time.time()
             with model_work():
-                grid = upscale(sample_grid(model, picked), 4)
+                grid = sample_grid(model, picked)
             yield f"{len(losses)} steps, {last - start:.0f} of {seconds:.0f} s, loss {np.mean(losses[-20:]):.3f}", curve(losses), gr.skip(), grid
     with model_work():
         final = sample_grid(model, picked)
-    yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {np.mean(losses[:20]):.3f} → {np.mean(losses[-20:]):.3f}. "
-           "Nothing was saved."), curve(losses), first, upscale(final, 4)
+    # the curve's grey line starts at the first step's loss: the words quote that same number
+    yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {losses[0]:.3f} at the first step → {np.mean(losses[-20:]):.3f} "
+           f"(mean of the last {min(20, len(losses))}). Nothing was saved."), curve(losses), first, final
 
 
 def curve(losses: list[float]):
@@ -95,7 +98,7 @@ def curve(losses: list[float]):
         ax.plot(losses, color="#bbbbbb", lw=0.8, label="loss per step")
         k = max(1, len(losses) // 30)
         ax.plot(np.convolve(losses, np.ones(k) / k, mode="valid"), color="#d62728", label=f"mean of {k}")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     ax.set_xlabel("training step")
     ax.set_ylabel("rectified-flow loss")
     ax.grid(alpha=0.3)

@@ -91,8 +91,10 @@ def test_watch_it_learn_loss_falls_and_samples_change():
     assert status.startswith("Done") and "Nothing was saved" in status
     import re
 
-    before, after = (float(x) for x in re.search(r"loss (\d+\.\d+) → (\d+\.\d+)", status).groups())
+    before, after = (float(x) for x in re.search(r"loss (\d+\.\d+) at the first step → (\d+\.\d+)", status).groups())
     assert after < before
+    curve = events[-1][1].axes[0].lines[0].get_ydata()  # the grey per-step line starts at the quoted number
+    assert curve[0] == pytest.approx(before, abs=5e-4)
     first, last = np.asarray(events[0][2]), np.asarray(events[-1][3])
     assert first.shape == last.shape and np.abs(first.astype(int) - last.astype(int)).mean() > 5
     assert sum(p.numel() for p in learn.DiTTransformer(**learn.TINY).parameters()) < 1_000_000

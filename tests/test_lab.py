@@ -93,6 +93,10 @@ def test_step_numbers_agree_everywhere():
     assert "step 11 of 20** (from 10 to 11 steps done)" in equations
     assert "Forward** at position 10" in equations
     assert frames.sigmas[10] == pytest.approx(frames.steps[10].numbers["sigma"])
+    last = trace.view(frames, 20)[7]  # Euler's schedule ends at σ = 0.001: the last step says why it exists
+    assert "ends at σ = 0.001, not 0" in last and "ends at σ" not in equations
+    a, b = frames.states[19].astype(int), frames.states[20].astype(int)
+    assert np.abs(a - b).max() <= 1  # ... and that it changes the image by under one grey level (rounding)
 
 
 def test_non_euler_update_is_labelled_as_euler_and_shows_the_real_step():
@@ -116,11 +120,13 @@ def test_inpaint_keeps_outside_and_the_merge_panel_is_the_real_merge(tmp_path):
     jumps = 0
     for j in range(len(frames)):
         step = frames.steps[j]
-        merged = np.asarray(inpaint.step_view(frames, j)[2])
+        merged = np.asarray(inpaint.step_view(frames, j + 1)[2])  # the slider counts steps 1..N
         assert np.array_equal(merged, big(np.where(inside, step.proposal, step.known)))
         jumps += not np.array_equal(merged, big(frames.states[j + 1]))
     assert jumps == 2  # the two jumps back up (4 steps in stretches of 2, each run twice)
     assert len(frames) == 8  # 4 steps, each stretch of 2 run twice
+    assert out[5].minimum == 1 and out[5].maximum == 8 and "Step 8 of 8" in inpaint.step_view(frames, 8)[3]
+    assert "Step 1 of 8" in inpaint.step_view(frames, 1)[3]  # one count from 1 to N, as Generate's "Step k of N…"
 
 
 def test_denoise_metrics_and_the_sigma_used(tmp_path):
@@ -176,6 +182,9 @@ def test_how_it_works_attention_on_one_scale():
     assert tiles.width > 3 * tiles.height  # four captioned tiles in one image, nothing to crop
     assert legend.size[0] > legend.size[1]
     assert explain.schedule("heun", 10) is not None
+    # the scale is the words': the markers, which take most attention, clip instead of washing the words out
+    heats = [np.full((2, 2), 0.7), np.array([[0.0, 0.1], [0.05, 0.02]]), np.full((2, 2), 0.04), np.full((2, 2), 0.2)]
+    assert explain.colour_scale(["[CLS]", "red", "apple", "[SEP]"], heats) == pytest.approx(0.1)
 
 
 def test_many_runs_leave_a_bounded_number_of_files(tmp_path, monkeypatch):
