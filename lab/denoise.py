@@ -14,7 +14,7 @@ import torch
 
 from pipelines import DEFAULT_SAMPLER, DEFAULT_STEPS, DiTImg2ImgPipeline
 from pipelines import schedulers as flow
-from pipelines.image_utils import to_unit_tensor, unit_to_model
+from pipelines.image_utils import to_unit_tensor
 
 from . import inputs
 from .i18n import tr
@@ -24,15 +24,35 @@ from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, to_uint8, upscale
 
-WHY_PSNR = """**Why the one-step x̂₀ wins on PSNR.** From a noisy image the model's single prediction x̂₀ is its estimate of
-the *average* of all clean images that could lie under that noise. An average is blurry, and PSNR (pixel-wise squared
-error) rewards exactly that hedging. Iterating commits to one sharp, plausible image: its details may not be the
-original's, so PSNR drops, but its **sharpness** (edge strength relative to the clean image, 1 = as sharp) is back near 1,
-where the one-step guess stays well below. Look at the images, not only the numbers."""
+BLURRY, NOISY = 0.8, 1.25  # sharpness below / above these shares of the clean image's reads as blurry / grainy
 
-NOISY_MODEL = """**Your noisy upload.** A real noisy photo is y = x₀ + s·n (noise of strength s added to the image).
-The model works on x_t = (1−σ)·x₀ + σ·ε instead. The two match with σ = s / (1 + s) and x_t = (1−σ)·y, which is
-what the app does: set σ to the level that corresponds to your image's noise (s = σ / (1−σ))."""
+
+def why_numbers(rows: list[list]) -> str:
+    """What this run's table shows about one step against iterating, from its own numbers: the
+    one-step x̂₀ is the model's estimate of the *average* clean image under the noise, which is
+    blurry when much is hidden (high σ) and nearly the image when little is (low σ)."""
+    _, (_, p1, _, sh1), (_, p2, _, sh2) = rows
+    if sh1 > NOISY:
+        return (f"**The one-step x̂₀ is grainier than the clean image** (sharpness {sh1:.2f}, above 1): the model left noise in it. "
+                f"Iterating gives {p2:.2f} dB against the one step's {p1:.2f} dB, at sharpness {sh2:.2f}.")
+    if sh1 < BLURRY and p1 >= p2:
+        return (f"**Why the one-step x̂₀ wins on PSNR ({p1:.2f} vs {p2:.2f} dB) yet looks worse.** From this much noise the single "
+                f"prediction x̂₀ is the model's estimate of the *average* of all clean images that could lie under it. An average is "
+                f"blurry (sharpness {sh1:.2f} of the clean image's), and PSNR (pixel-wise squared error) rewards that hedging. "
+                f"Iterating commits to one sharp, plausible image (sharpness {sh2:.2f}): its details may not be the original's, so "
+                f"PSNR drops. Look at the images, not only the numbers.")
+    if sh1 >= BLURRY:
+        return (f"**At this σ the noise hides little.** The one-step x̂₀ is already sharp ({sh1:.2f} of the clean image's sharpness) "
+                f"and close to the original ({p1:.2f} dB); iterating gives {p2:.2f} dB at sharpness {sh2:.2f}. Raise σ to see "
+                f"the one-step guess turn into a blurry average while iterating stays sharp.")
+    return (f"**Here iterating wins on PSNR too** ({p2:.2f} vs {p1:.2f} dB): the one-step x̂₀ is a blurry average (sharpness "
+            f"{sh1:.2f}), and the iterative result (sharpness {sh2:.2f}) landed close to the original.")
+
+
+NOISY_MODEL = """**Your noisy upload is read as x_t at this σ**: x_t = (1−σ)·x₀ + σ·ε, exactly what the "noisy input x_t"
+panel shows, so downloading that panel and uploading it back (at the same σ) repeats the run. A photo with noise added the
+usual way, y = x₀ + s·n, is not dimmed like x_t: to the model its image looks (1−σ) times too bright and contrasty. For such
+a photo pick σ = s / (1 + s) and expect the colours to come back stronger than they were."""
 
 OUT = Outputs("noisy", "one_step", "result", "table", "note", "plot")  # finish() returns them in this order
 
@@ -50,10 +70,9 @@ def denoise(image, sigma, is_noisy, steps, seed, prompt):
     kwargs = dict(image=clean, prompt=prompt, sigma=sigma, num_inference_steps=steps, guidance_scale=1.0,
                   generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
     if is_noisy:
-        # y = x0 + s n  ->  x_t = (1 - sigma) y: a state of the model's own noise model, at the
-        # scheduled level the run starts from
-        _, start_sigma = pipe.start_step(steps, sigma=sigma)
-        kwargs["latents"] = (1.0 - start_sigma) * unit_to_model(to_unit_tensor(clean, clean.width))
+        # the upload is x_t itself (as the "noisy input x_t" panel shows it), so a downloaded
+        # panel uploaded back at the same σ starts the same run
+        kwargs["latents"] = pipe.encode_images(to_unit_tensor(clean, clean.width))
     yield OUT.reset(note="Starting…", plot=gr.skip())
 
     def on_step(ev):
@@ -80,7 +99,7 @@ def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool) -> tuple:
     used = first.sigma
     note = (f"Ran **{out.num_steps_run} of the {steps} scheduled steps**. You asked for σ = {sigma:.2f}; the run starts at the "
             f"nearest scheduled level, **σ = {used:.3f}**" + ("" if is_noisy else ", and the noise was added at that level") + ".")
-    note += ("\n\n" + NOISY_MODEL + " No clean image to compare with, so no PSNR/SSIM.") if is_noisy else "\n\n" + WHY_PSNR
+    note += ("\n\n" + NOISY_MODEL + " No clean image to compare with, so no PSNR/SSIM.") if is_noisy else "\n\n" + why_numbers(rows)
     return upscale(to_uint8(noisy, False)), upscale(to_uint8(one, False)), upscale(to_uint8(result, False)), rows, note, plot
 
 
@@ -103,7 +122,7 @@ def create_denoise() -> None:
             if examples:
                 gr.Examples([[e] for e in examples], [image], label="Example emoji")
             sigma = gr.Slider(0.0, 1.0, 0.5, step=0.01, label="Noise level σ", info=tr("0 = clean, 1 = pure noise."))
-            noisy = gr.Checkbox(False, label="My image is already noisy", info="Then no noise is added: y = x₀ + s·n is converted to the model's x_t at this σ.")
+            noisy = gr.Checkbox(False, label="My image is already noisy", info="Then no noise is added: the upload is taken as x_t at this σ (like the noisy input panel).")
             steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps of the full schedule", info="The run uses the part of this schedule below σ.")
             prompt = gr.Textbox("", label="Prompt (optional)", info="What the image shows, in English; empty = unconditional.")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Fixes the added noise.")

@@ -167,8 +167,22 @@ def rgb_on_white(im: PIL.Image.Image) -> PIL.Image.Image:
 
 
 def load_image(value, control: str, size: int = SIZE) -> PIL.Image.Image:
-    """An upload as the size x size RGB image a model sees (the pipelines' resize rule)."""
-    return fit_square(open_image(value, control), size)
+    """An upload as the size x size RGB image a model sees (the pipelines' resize rule), except
+    the app's own display-size images, which come back exactly (see `shrink_enlargement`)."""
+    im = open_image(value, control)
+    return shrink_enlargement(im, size) or fit_square(im, size)
+
+
+def shrink_enlargement(im: PIL.Image.Image, size: int) -> PIL.Image.Image | None:
+    """A k-times nearest-neighbour enlargement of a size x size image (every panel and download
+    of this app) -> that image, exactly; None for any other image. LANCZOS would blur it: a
+    downloaded noisy x_t uploaded back must be the same x_t."""
+    k = im.width // size
+    if im.size != (size * k, size * k) or k < 2:
+        return None
+    arr = np.asarray(im)
+    small = arr[::k, ::k]
+    return PIL.Image.fromarray(small) if np.array_equal(np.repeat(np.repeat(small, k, 0), k, 1), arr) else None
 
 
 # -------------------------------------------------------------------- masks
