@@ -34,18 +34,24 @@ SAME_MATHS = ("**Same maths as the big model.** The MLP learns v(x, σ, class) w
 
 
 class VelocityMLP(nn.Module):
-    """v(x, σ, class) for 2-D points; class 2 is "no class", for classifier-free guidance."""
+    """v(x, σ, class) for 2-D points; class 2 is "no class", for classifier-free guidance.
 
-    def __init__(self, width: int = 128, classes: int = 2) -> None:
+    x enters also as sin/cos at 4 frequencies: a plain MLP learns smooth fields first, and in
+    4000 steps it drew the spiral as a filled disc (Chamfer 0.193 -> 0.084); with these features
+    and a third layer, 0.044, as close as the two moons get (0.035). Measured with seed 0."""
+
+    def __init__(self, width: int = 128, classes: int = 2, x_freqs: int = 4) -> None:
         super().__init__()
         self.classes = classes
+        self.x_freqs = torch.arange(1, x_freqs + 1, dtype=torch.float32)
         self.embed = nn.Embedding(classes + 1, 16)
-        self.net = nn.Sequential(nn.Linear(2 + 16 + 16, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 2))
+        self.net = nn.Sequential(nn.Linear(2 + 4 * x_freqs + 16 + 16, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(),
+                                 nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 2))
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cls: torch.Tensor) -> torch.Tensor:
-        freqs = torch.arange(1, 9, dtype=x.dtype) * torch.pi
-        s = sigma[:, None] * freqs  # (N, 8)
-        return self.net(torch.cat([x, torch.sin(s), torch.cos(s), self.embed(cls)], dim=1))
+        s = sigma[:, None] * torch.arange(1, 9, dtype=x.dtype) * torch.pi  # (N, 8)
+        xf = (x[:, :, None] * self.x_freqs.to(x.dtype)).flatten(1)  # (N, 2 * x_freqs)
+        return self.net(torch.cat([x, torch.sin(xf), torch.cos(xf), torch.sin(s), torch.cos(s), self.embed(cls)], dim=1))
 
 
 def sample_data(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +65,8 @@ def sample_data(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray
         r = rng.uniform(0.15, 1.0, n)
         pts = np.stack([r * np.cos(4 * np.pi * r), r * np.sin(4 * np.pi * r)], 1) * 2.0
     elif name == "emoji silhouette":
-        arr = np.asarray(PIL.Image.open(example_images()[2]).convert("L"), np.float32)
-        ys, xs = np.nonzero(arr < 235)  # every non-background pixel of the cat face
+        arr = np.asarray(PIL.Image.open(silhouette_source()).convert("L"), np.float32)
+        ys, xs = np.nonzero(arr < 235)  # every non-background pixel of the red heart
         pick = rng.integers(0, len(xs), n)
         pts = np.stack([xs[pick], -ys[pick]], 1).astype(np.float64) + rng.uniform(-0.5, 0.5, (n, 2))
         pts = (pts - pts.mean(0)) / 8.0
@@ -68,6 +74,11 @@ def sample_data(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray
     else:
         raise inputs.fail(f"Data set must be one of: {', '.join(DATASETS)}.")
     return (pts + rng.normal(0, 0.04, pts.shape)).astype(np.float32), cls
+
+
+def silhouette_source():
+    """The red heart: its outline reads at a glance as points (the cat face's was a blob)."""
+    return next(p for p in example_images() if p.stem.endswith("red_heart"))
 
 
 @contextmanager
@@ -166,8 +177,14 @@ def run_flow(dataset, guidance, steps, seed) -> tuple:
     pick = rng.integers(0, len(data), 40)
     state = Flow2D(data, labels, paths, cls.numpy(), (rng.normal(size=(40, 2)).astype(np.float32), data[pick]), model, losses)
     before, after = chamfer(paths[1.0][0], data[:N_PARTICLES]), chamfer(paths[1.0][-1], data[:N_PARTICLES])
-    note = (f"Trained {len(losses)} steps in {seconds:.1f} s (loss {np.mean(losses[:20]):.3f} → {np.mean(losses[-20:]):.3f}). "
-            f"Chamfer distance to the data: {before:.3f} at the start (Gaussian), **{after:.3f}** after the flow.")
+    note = (f"Trained {len(losses)} steps in {seconds:.1f} s (loss {losses[0]:.3f} at the first step → {np.mean(losses[-20:]):.3f}, "
+            f"mean of the last 20). Chamfer distance to the data: {before:.3f} at the start (Gaussian), **{after:.3f}** after the flow.")
+    if dataset == "emoji silhouette":
+        note += " The data: every drawn pixel of the ❤️ red heart emoji (32×32), as a point."
+    if labels.max() == 0:
+        note += (" **Why both panels look the same:** this data set has one class, so the conditional and the unconditional field "
+                 "learn the same thing, v_c ≈ v∅, and v∅ + g·(v_c − v∅) ≈ v for any g: only their small training differences "
+                 "get amplified. Guidance needs classes to pull apart: try two moons.")
     return state, note, gr.Slider(maximum=steps, value=steps, interactive=True), figure(state, steps)
 
 

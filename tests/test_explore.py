@@ -78,6 +78,22 @@ def test_flow_in_2d_moves_noise_onto_the_data():
         assert im.n_frames == 31
 
 
+def test_flow_in_2d_learns_the_one_class_sets_and_says_why_guidance_does_nothing():
+    """The spiral is drawn as a spiral, not a filled disc (its Chamfer distance falls as far as
+    the two moons'), the silhouette says which emoji it is, and for one-class data the note says
+    why the g > 1 panel equals the g = 1 one."""
+    spiral, note, _, _ = flow2d.run_flow("spiral", 3.0, 30, 0)
+    p, data = spiral.paths[1.0], spiral.data[:600]
+    assert flow2d.chamfer(p[-1], data) <= 0.3 * flow2d.chamfer(p[0], data)
+    assert "one class" in note and "for any g" in note
+    moved = np.linalg.norm(spiral.paths[3.0][-1] - p[-1], axis=1).mean()
+    assert moved < 0.1 * np.linalg.norm(data - data.mean(0), axis=1).mean()  # what the note explains
+    _, heart_note, _, _ = flow2d.run_flow("emoji silhouette", 1.0, 8, 0)
+    assert "red heart" in heart_note
+    _, moons_note, _, _ = flow2d.run_flow("two moons", 3.0, 8, 0)
+    assert "one class" not in moons_note
+
+
 @pytest.mark.parametrize("name", flow2d.DATASETS)
 def test_each_2d_dataset(name):
     pts, cls = flow2d.sample_data(name, 500, np.random.default_rng(0))
