@@ -15,6 +15,8 @@ from pipelines.image_utils import to_unit_tensor, unit_to_model
 from pipelines.latents import LatentSpace
 
 from . import inputs
+from .i18n import say
+from .outputs import clear_on
 from .runtime import MODEL_QUEUE, example_images, gpu, model_work, runtime
 from .viz import caption_below, difference_map, tile_grid, to_uint8, upscale
 
@@ -43,11 +45,11 @@ def autoencode(image) -> tuple:
     x01, r01 = ((t[0].permute(1, 2, 0).cpu().numpy() + 1) / 2 for t in (x, recon.clamp(-1, 1)))
     mse = float(np.mean((np.round(r01 * 255) / 255 - np.round(x01 * 255) / 255) ** 2))
     psnr = 10 * np.log10(1 / max(mse, 1e-10))
-    tiles = [caption_below(upscale(channel_image(z[0, c]), 8), [f"channel {c + 1}", f"{float(z[0, c].min()):+.2f} … {float(z[0, c].max()):+.2f}"])
+    tiles = [caption_below(upscale(channel_image(z[0, c]), 8), [say("channel {c}", c=c + 1), f"{float(z[0, c].min()):+.2f} … {float(z[0, c].max()):+.2f}"])
              for c in range(z.shape[1])]
     c, g = z.shape[1], z.shape[-1]
-    note = NOTE.format(numbers=z[0].numel(), c=c, g=g, pixels=x[0].numel(), ratio=x[0].numel() / z[0].numel())
-    note += f"\n\nThis image: PSNR of the round trip **{psnr:.1f} dB** (higher is closer; 30 dB is hard to tell apart by eye)."
+    note = say(NOTE, numbers=z[0].numel(), c=c, g=g, pixels=x[0].numel(), ratio=x[0].numel() / z[0].numel())
+    note += "\n\n" + say("This image: PSNR of the round trip **{psnr:.1f} dB** (higher is closer; 30 dB is hard to tell apart by eye).", psnr=psnr)
     return (upscale(to_uint8(r01, False), 4), upscale(to_uint8(x01, False), 4), tile_grid(tiles, 4),
             upscale(difference_map(r01, x01, np.zeros(x01.shape[:2], bool)), 4), note)
 
@@ -77,5 +79,6 @@ def create_autoencoder() -> None:
             latents = gr.Image(label="the latent: 4 channels of 16×16 (grey = 0, white = +3, black = −3)", format="png",
                                height=200, elem_id="ae-latents")
             note = gr.Markdown("", elem_id="ae-note")
+    clear_on(go.click, note)
     go.click(autoencode, [image], [recon, original, latents, error, note], api_name="autoencoder", concurrency_id=MODEL_QUEUE,
              preprocess=False)

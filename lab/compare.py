@@ -17,7 +17,8 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
-from .outputs import Outputs
+from .i18n import say
+from .outputs import clear_on, Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import finished, hstack, subplots, to_uint8, upscale
 
@@ -76,24 +77,24 @@ def compare(prompt_a, prompt_b, seed, steps, guidance, sampler):
 
 def parting_words(pairs: Pairs, seed: int) -> str:
     if pairs.state_distance[-1] < 1e-6:
-        return "The two prompts read the same to the model (same word pieces, same noise): the two runs are identical."
+        return say("The two prompts read the same to the model (same word pieces, same noise): the two runs are identical.")
     k, n = pairs.parting_step(), len(pairs.distance)
     after = pairs.sigmas[k + 1] if k + 1 < n else 0.0
-    return (f"Both runs start from the same ε (seed {seed}), {n} steps. The two states part ways at **step {k + 1}** "
-            f"(σ = {pairs.sigmas[k]:.2f} → {after:.2f}): after it they are half as far apart as they end. Their x̂₀ differ "
-            f"from step 1 ({pairs.distance[0]:.3f}): at σ = 1 the model can only guess each prompt's average picture; by the "
-            f"end they are {pairs.distance[-1]:.3f} apart.")
+    return say("Both runs start from the same ε (seed {seed}), {n} steps. The two states part ways at **step {k}** (σ = {a:.2f} → "
+               "{b:.2f}): after it they are half as far apart as they end. Their x̂₀ differ from step 1 ({d0:.3f}): at σ = 1 the model "
+               "can only guess each prompt's average picture; by the end they are {d1:.3f} apart.", seed=seed, n=n, k=k + 1,
+               a=pairs.sigmas[k], b=after, d0=pairs.distance[0], d1=pairs.distance[-1])
 
 
 def show_step(pairs: Pairs | None, step) -> tuple:
     """Step `step` (1-based): x̂₀ of the first prompt | of the second | |difference| × 4."""
     if pairs is None:
-        return None, "Compare first, then move the slider."
+        return None, say("Compare first, then move the slider.")
     k = int(np.clip(int(step), 1, len(pairs.distance))) - 1
     a, b = pairs.x0_a[k], pairs.x0_b[k]
     diff = np.clip(np.abs(a.astype(np.int16) - b.astype(np.int16)) * 4, 0, 255).astype(np.uint8)
     scale = max(1, 256 // a.shape[0])
-    info = f"Step {k + 1} of {len(pairs.distance)} · σ = {pairs.sigmas[k]:.3f} · x̂₀ distance {pairs.distance[k]:.3f}"
+    info = say("Step {i} of {n} · σ = {sigma:.3f} · x̂₀ distance {d:.3f}", i=k + 1, n=len(pairs.distance), sigma=pairs.sigmas[k], d=pairs.distance[k])
     return upscale(hstack([a, b, diff], gap=4), scale), info
 
 
@@ -108,10 +109,11 @@ def strip(pairs: Pairs, columns: int = 8) -> np.ndarray:
 def distance_figure(pairs: Pairs, parting: int):
     fig, ax = subplots(figsize=(6, 3))
     steps = np.arange(1, len(pairs.distance) + 1)
-    ax.plot(steps, pairs.distance, "o-", ms=3, label="x̂₀ distance (RMSE, pixels 0..1)")
-    ax.plot(steps, pairs.state_distance, "s-", ms=3, label="distance of the states after the step (model space)")
-    ax.axvline(parting + 1, color="tab:red", ls="--", lw=1, label=f"the states part ways: step {parting + 1}")
-    ax.set_xlabel("step")
+    ax.plot(steps, pairs.distance, "o-", ms=3, label=say("x̂₀ distance (RMSE, pixels 0..1)"))
+    ax.plot(steps, pairs.state_distance, "s-", ms=3, label=say("distance of the states after the step (model space)"))
+    ax.axvline(parting + 1, color="tab:red", ls="--", lw=1, label=say("the states part ways: step {k}", k=parting + 1))
+    ax.set_title(say("How far apart the two x̂₀ are, step by step"), fontsize=10, pad=44)
+    ax.set_xlabel(say("step"))
     ax.set_ylabel("RMSE")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -133,12 +135,13 @@ def create_compare() -> None:
         with gr.Column(scale=2, min_width=300):
             strip_image = gr.Image(label="x̂₀ over the run: first prompt (top), second (bottom)", format="png", elem_id="cmp-strip")
             status = gr.Markdown("", elem_id="cmp-status")
-            plot = gr.Plot(label="How far apart the two x̂₀ are, step by step")
+            plot = gr.Plot(show_label=False, elem_id="cmp-plot")  # titled inside: a label would cover the title
     pairs = gr.State(None)
     slider = gr.Slider(1, DEFAULT_STEPS, 1, step=1, label="Step", interactive=False, elem_id="cmp-slider")
     step_image = gr.Image(label="x̂₀ of the first prompt | of the second | difference × 4", format="png", elem_id="cmp-step")
     step_info = gr.Markdown("", elem_id="cmp-step-info")
     outs = OUT.components(dict(strip=strip_image, plot=plot, status=status, pairs=pairs, slider=slider,
                                step_image=step_image, step_info=step_info))
+    clear_on(go.click, status)
     go.click(compare, [a, b, seed, steps, guidance, sampler], outs, api_name="compare", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(show_step, [pairs, slider], [step_image, step_info], api_name=False, show_progress="hidden")

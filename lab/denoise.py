@@ -17,9 +17,9 @@ from pipelines import schedulers as flow
 from pipelines.image_utils import to_unit_tensor
 
 from . import inputs
-from .i18n import tr
+from .i18n import say, tr
 from .metrics import psnr, sharpness, ssim
-from .outputs import Outputs
+from .outputs import clear_on, Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, to_uint8, upscale
@@ -33,20 +33,20 @@ def why_numbers(rows: list[list]) -> str:
     blurry when much is hidden (high σ) and nearly the image when little is (low σ)."""
     _, (_, p1, _, sh1), (_, p2, _, sh2) = rows
     if sh1 > NOISY:
-        return (f"**The one-step x̂₀ is grainier than the clean image** (sharpness {sh1:.2f}, above 1): the model left noise in it. "
-                f"Iterating gives {p2:.2f} dB against the one step's {p1:.2f} dB, at sharpness {sh2:.2f}.")
+        return say("**The one-step x̂₀ is grainier than the clean image** (sharpness {sh1:.2f}, above 1): the model left noise in it. "
+                   "Iterating gives {p2:.2f} dB against the one step's {p1:.2f} dB, at sharpness {sh2:.2f}.", sh1=sh1, p1=p1, p2=p2, sh2=sh2)
     if sh1 < BLURRY and p1 >= p2:
-        return (f"**Why the one-step x̂₀ wins on PSNR ({p1:.2f} vs {p2:.2f} dB) yet looks worse.** From this much noise the single "
-                f"prediction x̂₀ is the model's estimate of the *average* of all clean images that could lie under it. An average is "
-                f"blurry (sharpness {sh1:.2f} of the clean image's), and PSNR (pixel-wise squared error) rewards that hedging. "
-                f"Iterating commits to one sharp, plausible image (sharpness {sh2:.2f}): its details may not be the original's, so "
-                f"PSNR drops. Look at the images, not only the numbers.")
+        return say("**Why the one-step x̂₀ wins on PSNR ({p1:.2f} vs {p2:.2f} dB) yet looks worse.** From this much noise the single "
+                   "prediction x̂₀ is the model's estimate of the *average* of all clean images that could lie under it. An average is "
+                   "blurry (sharpness {sh1:.2f} of the clean image's), and PSNR (pixel-wise squared error) rewards that hedging. "
+                   "Iterating commits to one sharp, plausible image (sharpness {sh2:.2f}): its details may not be the original's, so "
+                   "PSNR drops. Look at the images, not only the numbers.", sh1=sh1, p1=p1, p2=p2, sh2=sh2)
     if sh1 >= BLURRY:
-        return (f"**At this σ the noise hides little.** The one-step x̂₀ is already sharp ({sh1:.2f} of the clean image's sharpness) "
-                f"and close to the original ({p1:.2f} dB); iterating gives {p2:.2f} dB at sharpness {sh2:.2f}. Raise σ to see "
-                f"the one-step guess turn into a blurry average while iterating stays sharp.")
-    return (f"**Here iterating wins on PSNR too** ({p2:.2f} vs {p1:.2f} dB): the one-step x̂₀ is a blurry average (sharpness "
-            f"{sh1:.2f}), and the iterative result (sharpness {sh2:.2f}) landed close to the original.")
+        return say("**At this σ the noise hides little.** The one-step x̂₀ is already sharp ({sh1:.2f} of the clean image's sharpness) "
+                   "and close to the original ({p1:.2f} dB); iterating gives {p2:.2f} dB at sharpness {sh2:.2f}. Raise σ to see "
+                   "the one-step guess turn into a blurry average while iterating stays sharp.", sh1=sh1, p1=p1, p2=p2, sh2=sh2)
+    return say("**Here iterating wins on PSNR too** ({p2:.2f} vs {p1:.2f} dB): the one-step x̂₀ is a blurry average (sharpness "
+               "{sh1:.2f}), and the iterative result (sharpness {sh2:.2f}) landed close to the original.", sh1=sh1, p1=p1, p2=p2, sh2=sh2)
 
 
 NOISY_MODEL = """**Your noisy upload is read as x_t at this σ**: x_t = (1−σ)·x₀ + σ·ε, exactly what the "noisy input x_t"
@@ -73,10 +73,10 @@ def denoise(image, sigma, is_noisy, steps, seed, prompt):
         # the upload is x_t itself (as the "noisy input x_t" panel shows it), so a downloaded
         # panel uploaded back at the same σ starts the same run
         kwargs["latents"] = pipe.encode_images(to_unit_tensor(clean, clean.width))
-    yield OUT.reset(note="Starting…", plot=gr.skip())
+    yield OUT.reset(note=say("Starting…"), plot=gr.skip())
 
     def on_step(ev):
-        return OUT(result=upscale(to_uint8(ev.x0_pred[0])), note=f"Step {ev.index + 1} of {ev.total}…")
+        return OUT(result=upscale(to_uint8(ev.x0_pred[0])), note=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         return finish(ev.output, clean, sigma, steps, is_noisy)
@@ -88,18 +88,20 @@ def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool) -> tuple:
     clean = to_unit_tensor(clean_pil, clean_pil.width)[0]
     plot = schedule_point(steps, sigma)
     if not out.trace:
-        note = f"σ = {sigma:.2f} is nearer 0 than any scheduled step: nothing to denoise, the image is returned as it is."
+        note = say("σ = {sigma:.2f} is nearer 0 than any scheduled step: nothing to denoise, the image is returned as it is.", sigma=sigma)
         return upscale(to_uint8(clean, False)), None, upscale(to_uint8(clean, False)), [], note, plot
     first = out.trace[0]
     noisy, one, result = (((t[0] + 1) / 2).clamp(0, 1) for t in (first.x_t, first.x0_pred, out.images * 2 - 1))
     rows = []
     if not is_noisy:
-        for name, x in (("noisy input", noisy), ("one-step x̂₀", one), ("iterative result", result)):
+        for name, x in ((say("noisy input"), noisy), (say("one-step x̂₀"), one), (say("iterative result"), result)):
             rows.append([name, round(psnr(x, clean), 2), round(ssim(x, clean), 4), round(sharpness(x) / max(sharpness(clean), 1e-8), 2)])
     used = first.sigma
-    note = (f"Ran **{out.num_steps_run} of the {steps} scheduled steps**. You asked for σ = {sigma:.2f}; the run starts at the "
-            f"nearest scheduled level, **σ = {used:.3f}**" + ("" if is_noisy else ", and the noise was added at that level") + ".")
-    note += ("\n\n" + NOISY_MODEL + " No clean image to compare with, so no PSNR/SSIM.") if is_noisy else "\n\n" + why_numbers(rows)
+    note = say("Ran **{ran} of the {steps} scheduled steps**. You asked for σ = {sigma:.2f}; the run starts at the nearest scheduled "
+               "level, **σ = {used:.3f}**.", ran=out.num_steps_run, steps=steps, sigma=sigma, used=used)
+    if not is_noisy:
+        note += " " + say("The noise was added at that level.")
+    note += ("\n\n" + say(NOISY_MODEL) + " " + say("No clean image to compare with, so no PSNR/SSIM.")) if is_noisy else "\n\n" + why_numbers(rows)
     return upscale(to_uint8(noisy, False)), upscale(to_uint8(one, False)), upscale(to_uint8(result, False)), rows, note, plot
 
 
@@ -108,7 +110,7 @@ def schedule_point(steps, sigma):
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
     grid = flow.step_sigmas(DEFAULT_SAMPLER, steps).tolist() + [0.0]
-    return schedule_figure(grid, current_sigma=sigma, title=f"σ = {sigma:.2f} on the {steps}-step schedule")
+    return schedule_figure(grid, current_sigma=sigma, title=say("σ = {sigma:.2f} on the {steps}-step schedule", sigma=sigma, steps=steps))
 
 
 def create_denoise() -> None:
@@ -133,7 +135,8 @@ def create_denoise() -> None:
                 result = gr.Image(label="iterative result", format="png", height=200, elem_id="denoise-result")
             table = gr.Dataframe(headers=["image", "PSNR (dB) ↑", "SSIM ↑", "sharpness (clean = 1)"], label="Against the clean image", interactive=False)
             note = gr.Markdown("", elem_id="denoise-note")
-            plot = gr.Plot(label="Where σ sits on the schedule")
+            plot = gr.Plot(show_label=False, elem_id="denoise-plot")  # titled inside
+    clear_on(go.click, note)
     go.click(denoise, [image, sigma, noisy, steps, seed, prompt],
              OUT.components(dict(noisy=shown_in, one_step=one, result=result, table=table, note=note, plot=plot)),
              api_name="denoise", concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -18,7 +18,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS
 from pipelines import schedulers as flow
 
 from . import inputs
-from .i18n import tr
+from .i18n import say, tr
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .streaming import DoneEvent, stream
 from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, tile_grid, to_uint8, upscale
@@ -77,7 +77,7 @@ def schedule(sampler, steps):
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
     grid = flow.step_sigmas(sampler, steps).tolist() + [0.0]
-    return schedule_figure(grid, title=f"{sampler}, {steps} steps: the σ at the start of each step")
+    return schedule_figure(grid, title=say("{sampler}, {steps} steps: the σ at the start of each step", sampler=sampler, steps=steps))
 
 
 @gpu
@@ -106,10 +106,10 @@ def attention(prompt, seed, sigma):
     vmax = colour_scale(tokens, heats)
     tiles, rows = [], []
     for tok, heat, share in zip(tokens, heats, maps[:, : len(tokens)].mean(0).tolist()):
-        clipped = "(off the scale)" if heat.max() > vmax * 1.001 else ""
-        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, f"{share:.2f} of attention", clipped], 15))
+        clipped = say("(off the scale)") if heat.max() > vmax * 1.001 else ""
+        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, say("{share:.2f} of attention", share=share), clipped], 15))
         rows.append([tok, round(share, 3)])
-    legend = colorbar(vmax, label="the words' scale")
+    legend = colorbar(vmax, label=say("the words' scale"))
     return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tile_grid(tiles, 4), legend, rows
 
 
@@ -128,7 +128,7 @@ def create_explain() -> None:
     with gr.Row():
         sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")
         steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="How many σ values it visits.")
-    plot = gr.Plot(schedule(DEFAULT_SAMPLER, DEFAULT_STEPS), label="Noise schedule")
+    plot = gr.Plot(schedule(DEFAULT_SAMPLER, DEFAULT_STEPS), show_label=False)  # titled inside
     for c in (sampler, steps):
         c.change(schedule, [sampler, steps], plot, api_name=False, show_progress="hidden")
     gr.Markdown("## What the DiT attends to\nCross-attention from the image patches to each word (token) of the prompt, averaged over heads and blocks, "

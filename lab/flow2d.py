@@ -20,7 +20,9 @@ import torch.nn as nn
 from pipelines import schedulers as flow
 
 from . import inputs
+from .i18n import say
 from .files import new_run_dir
+from .outputs import clear_on
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images
 from .viz import finished, subplots, write_gif
 
@@ -72,7 +74,7 @@ def sample_data(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray
         pts = (pts - pts.mean(0)) / 8.0
         cls = np.zeros(n, int)
     else:
-        raise inputs.fail(f"Data set must be one of: {', '.join(DATASETS)}.")
+        raise inputs.fail(say("{control} must be one of: {allowed}.", control="Data set", allowed=", ".join(DATASETS)))
     return (pts + rng.normal(0, 0.04, pts.shape)).astype(np.float32), cls
 
 
@@ -177,14 +179,15 @@ def run_flow(dataset, guidance, steps, seed) -> tuple:
     pick = rng.integers(0, len(data), 40)
     state = Flow2D(data, labels, paths, cls.numpy(), (rng.normal(size=(40, 2)).astype(np.float32), data[pick]), model, losses)
     before, after = chamfer(paths[1.0][0], data[:N_PARTICLES]), chamfer(paths[1.0][-1], data[:N_PARTICLES])
-    note = (f"Trained {len(losses)} steps in {seconds:.1f} s (loss {losses[0]:.3f} at the first step → {np.mean(losses[-20:]):.3f}, "
-            f"mean of the last 20). Chamfer distance to the data: {before:.3f} at the start (Gaussian), **{after:.3f}** after the flow.")
+    note = say("Trained {n} steps in {t:.1f} s (loss {first:.3f} at the first step → {last:.3f}, mean of the last 20). Chamfer "
+               "distance to the data: {before:.3f} at the start (Gaussian), **{after:.3f}** after the flow.", n=len(losses), t=seconds,
+               first=losses[0], last=np.mean(losses[-20:]), before=before, after=after)
     if dataset == "emoji silhouette":
-        note += " The data: every drawn pixel of the ❤️ red heart emoji (32×32), as a point."
+        note += " " + say("The data: every drawn pixel of the ❤️ red heart emoji (32×32), as a point.")
     if labels.max() == 0:
-        note += (" **Why both panels look the same:** this data set has one class, so the conditional and the unconditional field "
-                 "learn the same thing, v_c ≈ v∅, and v∅ + g·(v_c − v∅) ≈ v for any g: only their small training differences "
-                 "get amplified. Guidance needs classes to pull apart: try two moons.")
+        note += " " + say("**Why both panels look the same:** this data set has one class, so the conditional and the unconditional "
+                          "field learn the same thing, v_c ≈ v∅, and v∅ + g·(v_c − v∅) ≈ v for any g: only their small training "
+                          "differences get amplified. Guidance needs classes to pull apart: try two moons.")
     return state, note, gr.Slider(maximum=steps, value=steps, interactive=True), figure(state, steps)
 
 
@@ -210,7 +213,7 @@ def figure(state: Flow2D | None, k):
         ax.set_xlim(-3, 3)
         ax.set_ylim(-3, 3)
         ax.set_aspect("equal")
-        ax.set_title(f"g = {g:g} · step {k} of {state.steps} · σ = {sigma:.2f}", fontsize=10)
+        ax.set_title(say("g = {g:g} · step {k} of {n} · σ = {sigma:.2f}", g=g, k=k, n=state.steps, sigma=sigma), fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     return finished(fig)
@@ -242,7 +245,7 @@ def create_flow2d() -> None:
             go = gr.Button("Train and flow", variant="primary", elem_id="flow-button")
             note = gr.Markdown("", elem_id="flow-note")
         with gr.Column(min_width=320, scale=2):
-            plot = gr.Plot(label="Particles, paths and field", elem_id="flow-plot")
+            plot = gr.Plot(show_label=False, elem_id="flow-plot")  # each panel has its title
             with gr.Row():
                 slider = gr.Slider(0, 30, 30, step=1, label="Step", interactive=False, elem_id="flow-slider")
                 play = gr.Button("▶ / ⏸", scale=0)
@@ -252,6 +255,7 @@ def create_flow2d() -> None:
     gr.Markdown(SAME_MATHS)
     state, playing = gr.State(None), gr.State(False)
     timer = gr.Timer(0.4, active=False)
+    clear_on(go.click, note)
     go.click(run_flow, [dataset, guidance, steps, seed], [state, note, slider, plot], api_name="flow2d",
              concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(figure, [state, slider], plot, api_name=False, show_progress="hidden")

@@ -16,6 +16,7 @@ import torch
 
 from pipelines import ForwardProcessOutput, TraceStep
 
+from .i18n import say
 from .viz import to_uint8
 
 PROBE_PIXEL = (16, 16)  # (row, col) whose red-channel numbers the equations show
@@ -53,7 +54,7 @@ class Frames:
         return int(np.clip(int(k), 0, len(self)))
 
     def title(self, k: int) -> str:
-        return f"{k} of {len(self)} steps done · σ = {self.sigmas[k]:.3f}"
+        return say("{k} of {n} steps done · σ = {sigma:.3f}", k=k, n=len(self), sigma=self.sigmas[k])
 
     @classmethod
     def from_trace(cls, trace: list[TraceStep], sampler: str, image: int = 0, mask: np.ndarray | None = None) -> "Frames":
@@ -112,16 +113,16 @@ def reverse_equations(num: dict[str, float], sampler: str) -> str:
             f"$$\\hat x_0^{{\\text{{guided}}}} = \\hat x_0^{{\\varnothing}} + g\\,(\\hat x_0^{{c}} - \\hat x_0^{{\\varnothing}}) = "
             f"{u:+.3f} + {g:g}\\cdot({cnd:+.3f} - ({u:+.3f})) = {u + g * (cnd - u):+.3f}$$")
     else:
-        lines.append("*This step ran unguided (one model call): the conditional prediction is used as it is.*")
+        lines.append(say("*This step ran unguided (one model call): the conditional prediction is used as it is.*"))
     euler = xt + (sn - s) * v
     lines.append(f"$$\\text{{Euler: }} x_{{\\text{{next}}}} = x_t + (\\sigma_{{\\text{{next}}}} - \\sigma)\\,v = {xt:+.3f} + ({sn:.3f} - {s:.3f})\\cdot({v:+.3f}) = {euler:+.3f}$$")
     if sn == 0 and 0 < s < 0.01:
-        lines.append(f"*The last step: {sampler}'s schedule (as diffusers' flow-matching schedulers) ends at σ = {s:.3f}, not 0, "
-                     "because the model never trained exactly at σ = 0; this step removes that sliver of noise and changes "
-                     "the image by well under one grey level.*")
+        lines.append(say("*The last step: {sampler}'s schedule (as diffusers' flow-matching schedulers) ends at σ = {s:.3f}, not 0, "
+                         "because the model never trained exactly at σ = 0; this step removes that sliver of noise and changes "
+                         "the image by well under one grey level.*", sampler=sampler, s=s))
     if sampler != "euler":
-        lines.append(f"*That is Euler's rule. This run's sampler, **{sampler}**, also uses earlier steps or a second model call, "
-                     f"and moved the pixel to **{num['x_next']:+.3f}**.*")
+        lines.append(say("*That is Euler's rule. This run's sampler, **{sampler}**, also uses earlier steps or a second model call, "
+                         "and moved the pixel to **{x:+.3f}**.*", sampler=sampler, x=num["x_next"]))
     return "\n".join(lines)
 
 
@@ -132,8 +133,8 @@ def step_equations(frames: Frames, k: int) -> str:
     parts = []
     if frames.forward_numbers:
         f = frames.forward_numbers[k]
-        parts.append(f"**Forward** at position {k} (red channel of the centre pixel):\n" + forward_equation(f["sigma"], f["x0"], f["eps"]))
+        parts.append(say("**Forward** at position {k} (red channel of the centre pixel):", k=k) + "\n" + forward_equation(f["sigma"], f["x0"], f["eps"]))
     j = min(k, n - 1)
-    head = f"**Reverse, step {j + 1} of {n}** (from {j} to {j + 1} steps done)" + (" — the last step, which made the result" if k == n else "")
+    head = say("**Reverse, step {i} of {n}** (from {j} to {i} steps done)", i=j + 1, n=n, j=j) + (say(" — the last step, which made the result") if k == n else "")
     parts.append(head + ":\n" + reverse_equations(frames.steps[j].numbers, frames.sampler))
     return "\n\n".join(parts)

@@ -18,8 +18,8 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS
 from . import inputs
 from .compare import create_compare
 from .reading import create_reading
-from .i18n import tr
-from .outputs import Outputs
+from .i18n import say, tr
+from .outputs import clear_on, Outputs
 from .files import new_run_dir
 from .frames import Frames
 from .runtime import DEFAULT_IMAGES, MAX_SEED, MODEL_QUEUE, gpu, runtime
@@ -33,7 +33,7 @@ ENGLISH_ONLY = "Prompts must be in English: the text encoder (MiniLM) has no Chi
 
 
 def sampler_help(name: str) -> str:
-    return f"**{name}** — {SAMPLERS[name][0]}" if name in SAMPLERS else ""
+    return say("**{name}** — {description}", name=name, description=SAMPLERS[name][0]) if name in SAMPLERS else ""
 
 
 @gpu
@@ -51,19 +51,19 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
                   num_images_per_prompt=n, generator=[torch.Generator().manual_seed(used + k) for k in range(n)],
                   output_type="pt", return_trace=True)
     # a new run starts clean: nothing of the previous run stays beside its status
-    yield OUT.reset(gallery=[], seed_used=used, status="Starting…", slider=gr.Slider(value=0, maximum=steps, interactive=False),
+    yield OUT.reset(gallery=[], seed_used=used, status=say("Starting…"), slider=gr.Slider(value=0, maximum=steps, interactive=False),
                     scrub_info="")
 
     def on_step(ev):
         live = upscale(hstack([to_uint8(x) for x in ev.x0_pred]), 4 if n > 2 else 8)
-        return OUT(live=live, status=f"Step {ev.index + 1} of {ev.total}…")
+        return OUT(live=live, status=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
         images = [PIL.Image.fromarray(to_uint8(x, model_space=False)) for x in out.images]
         frames = Frames.from_trace(out.trace, sampler)
         n_steps = len(frames)
-        status = f"Done: {n_steps} steps ({out.num_model_calls} model calls), seed {used}."
+        status = say("Done: {n} steps ({calls} model calls), seed {seed}.", n=n_steps, calls=out.num_model_calls, seed=used)
         return OUT(gallery=images, seed_used=used, status=status, frames=frames, files=downloads(images),
                    slider=gr.Slider(maximum=n_steps, value=n_steps, interactive=True), **dict(zip(SCRUB, scrub(frames, n_steps))))
 
@@ -73,13 +73,13 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
 def scrub(frames: Frames | None, k) -> tuple:
     """x_t after k steps, and the x̂₀ / ε̂ the model predicted from it (at the end: the last step's)."""
     if frames is None:
-        return None, None, None, "Generate first, then move the slider."
+        return None, None, None, say("Generate first, then move the slider.")
     k = frames.clamp(k)
     j = min(k, len(frames) - 1)
     step = frames.steps[j]
-    note = "" if k < len(frames) else " (x̂₀ and ε̂: the last step's predictions)"
+    note = "" if k < len(frames) else say(" (x̂₀ and ε̂: the last step's predictions)")
     return (upscale(frames.states[k]), upscale(step.x0_pred), upscale(step.noise_pred),
-            f"{frames.title(k)} · predictions of step {j + 1}{note}")
+            say("{title} · predictions of step {j}", title=frames.title(k), j=j + 1) + note)
 
 
 def downloads(images: list[PIL.Image.Image]) -> list[str]:
@@ -131,6 +131,8 @@ def create_generate() -> None:
     ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images]
     outs = OUT.components(dict(gallery=gallery, live=live, seed_used=seed_used, status=status, frames=frames, slider=slider,
                                files=files, x_t=sx, x0=s0, eps=se, scrub_info=scrub_info))
+    clear_on(go.click, status)
+    clear_on(prompt.submit, status)
     ev = go.click(generate, ins, outs, api_name="generate", concurrency_id=MODEL_QUEUE, concurrency_limit=1, preprocess=False)
     sub = prompt.submit(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)

@@ -1,43 +1,187 @@
-"""The UI in English and 简体中文, chosen by the browser's language (Gradio's i18n).
+"""The UI in English and 简体中文.
 
-Keys are the English texts themselves, so a text without a translation shows in English.
-Only texts that are no API parameter name are translated (tabs, buttons, notes, help lines):
-an input's label names its parameter in the API, which stays English for every caller.
+Two kinds of text, two paths:
+- **Static text** (labels, help lines, explanations, buttons, tab names) is written in English
+  in each tab's module. `localize` walks the built page once and hands every text that has a
+  translation to Gradio's i18n, which shows it in the browser's language.
+- **Text a handler makes** (statuses, notes with this run's numbers, errors, plot and frame
+  labels) is written as `say("Step {i} of {n}…", i=..., n=...)`: the English template is the
+  key, the values are filled in after translating. The language is the request's
+  (Accept-Language), set for the handler's duration by `localized`, which every event gets.
+
+The tables themselves live in `lab/zh.py`. Names of API parameters, samplers and tokens stay as
+they are: they are what a caller types.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
+import re
+from collections.abc import Callable
+
 import gradio as gr
 
-ZH = {
-    "1 · Generate": "1 · 生成",
-    "2 · Inpaint": "2 · 局部重绘",
-    "3 · Denoise": "3 · 去噪",
-    "4 · Forward & reverse": "4 · 前向与反向",
-    "5 · How it works": "5 · 原理",
-    "6 · Explore": "6 · 探索",
-    "Generate": "生成",
-    "Stop": "停止",
-    "Inpaint": "重绘",
-    "Add noise and denoise": "加噪并去噪",
-    "Run": "运行",
-    "▶ Play / ⏸ Pause": "▶ 播放 / ⏸ 暂停",
-    "Export animation": "导出动画",
-    "Show attention": "显示注意力",
-    "Prompts must be in English: the text encoder (MiniLM) has no Chinese vocabulary.":
-        "提示词必须使用英文：文本编码器（MiniLM）的词表中没有中文。",
-    "What to draw, in English: an emoji name or everyday words. Add “noto style” or “twemoji style” to pick a look.":
-        "要画什么（英文）：表情名称或日常用语。加上 “noto style” 或 “twemoji style” 可选择风格。",
-    "Same seed + same settings = same image.": "相同的种子 + 相同的设置 = 相同的图像。",
-    "How many denoising steps: more = finer, slower.": "去噪步数：越多越精细，也越慢。",
-    "How strongly to follow the prompt (1 = not guided).": "遵循提示词的强度（1 = 不使用引导）。",
-    "The ODE solver that walks from noise to image.": "从噪声走到图像的常微分方程求解器。",
-    "0 = clean, 1 = pure noise.": "0 = 干净，1 = 纯噪声。",
-}
+from .zh import ZH
 
+KEYS = {k.strip(): k for k in ZH}  # Markdown keeps its text stripped of outer newlines
+LANG: contextvars.ContextVar[str] = contextvars.ContextVar("ditlab_lang", default="en")
 I18N = gr.I18n(en={k: k for k in ZH}, **{"zh-CN": ZH})
+TRANSLATED_ATTRS = ("label", "info", "placeholder")
+
+
+def key_of(text: str) -> str | None:
+    """The table's key for an English text (as written, or as Gradio stripped it), or None."""
+    return text if text in ZH else KEYS.get(text.strip())
+
+
+def lookup(text: str) -> str | None:
+    """The Chinese of an English text, or None."""
+    key = key_of(text)
+    return ZH[key] if key is not None else None
 
 
 def tr(text: str):
     """`text` as a translatable UI string (English where no translation exists)."""
-    return I18N(text) if text in ZH else text
+    return I18N(key_of(text)) if key_of(text) else text
+
+
+def language(request: gr.Request | None) -> str:
+    """"zh" when the browser asks for Chinese first (Accept-Language), else "en"."""
+    header = ""
+    if request is not None:
+        try:
+            header = request.headers.get("accept-language", "") or ""
+        except AttributeError:
+            header = ""
+    first = header.split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def say(template: str, **values) -> str:
+    """The template in the current request's language, with the values filled in."""
+    if LANG.get() == "zh":
+        template = lookup(template) or template
+    return template.format(**{k: _value(v) for k, v in values.items()}) if values else template
+
+
+def _value(v):
+    """A value that is itself a UI word (a control's name) is translated too."""
+    return (lookup(v) or v) if isinstance(v, str) and LANG.get() == "zh" else v
+
+
+def translate(value, lang: str):
+    """A handler's output in `lang`: strings with an exact entry, and the strings of lists
+    (table rows); everything else (images, figures, updates) as it is."""
+    if lang != "zh":
+        return value
+    if isinstance(value, str):
+        return lookup(value) or value
+    if isinstance(value, list):
+        return [translate(v, lang) for v in value]
+    if isinstance(value, tuple):
+        return tuple(translate(v, lang) for v in value)
+    return value
+
+
+def localized(fn: Callable) -> Callable:
+    """`fn` as a Gradio handler that speaks the request's language: Gradio passes the request
+    (a `request: gr.Request` parameter, added here), `say` reads it while `fn` runs (for a
+    generator: while each step of it runs, on whichever worker thread), and the outputs and
+    error messages are translated on the way out."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    cut = next((i for i, p in enumerate(params) if p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD)), len(params))
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
+    new_sig = sig.replace(parameters=params[:cut] + [request] + params[cut:])
+
+    def split(args, kwargs):
+        bound = new_sig.bind(*args, **kwargs)
+        lang = language(bound.arguments.pop("request", None))
+        return lang, bound.arguments
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            lang, arguments = split(args, kwargs)
+            token = LANG.set(lang)
+            try:
+                gen = fn(**arguments)
+            finally:
+                LANG.reset(token)
+            while True:
+                token = LANG.set(lang)
+                try:
+                    item = next(gen)
+                except StopIteration:
+                    return
+                except gr.Error as e:
+                    raise _translated_error(e, lang) from None
+                finally:
+                    LANG.reset(token)
+                yield translate(item, lang)
+    else:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            lang, arguments = split(args, kwargs)
+            token = LANG.set(lang)
+            try:
+                return translate(fn(**arguments), lang)
+            except gr.Error as e:
+                raise _translated_error(e, lang) from None
+            finally:
+                LANG.reset(token)
+
+    wrapper.__signature__ = new_sig
+    wrapper.__localized__ = True
+    wrapper.__annotations__ = {"request": gr.Request}  # only what Gradio must resolve: it finds the request by this hint
+    return wrapper
+
+
+def _translated_error(e: gr.Error, lang: str) -> gr.Error:
+    """The error in `lang`: its message was made with `say` already, or is a fixed string."""
+    return gr.Error(translate(e.message, lang), duration=e.duration, print_exception=False)
+
+
+def localize(root: gr.Blocks) -> None:
+    """Every static text of the built page that has a translation becomes an i18n key, and every
+    event handler speaks the request's language (`localized`). Call it inside the `with
+    gr.Blocks()` block, after the tabs are built (the page's config is made on leaving it)."""
+    for block_fn in root.fns.values():
+        if callable(block_fn.fn) and not getattr(block_fn.fn, "__localized__", False):
+            block_fn.fn = localized(block_fn.fn)
+    for block in root.blocks.values():
+        for attr in TRANSLATED_ATTRS:
+            text = getattr(block, attr, None)
+            if isinstance(text, str) and key_of(text):
+                setattr(block, attr, I18N(key_of(text)))
+        if isinstance(block, (gr.Markdown, gr.Button)) and isinstance(block.value, str) and key_of(block.value):
+            block.value = str(I18N(key_of(block.value)))
+        if isinstance(block, gr.Dataframe) and block.headers:
+            block.headers = [I18N(key_of(h)) if key_of(h) else h for h in block.headers]
+
+
+def visible_english(root: gr.Blocks) -> list[str]:
+    """Static texts of the page still shown in English in a zh-CN browser: what the test fails on.
+    A text counts as English when it has a run of three Latin letters outside code, maths,
+    brackets and names that stay English (ENGLISH_KEPT)."""
+    missing = []
+    for block in root.blocks.values():
+        texts = [getattr(block, a, None) for a in TRANSLATED_ATTRS]
+        if isinstance(block, (gr.Markdown, gr.Button)):
+            texts.append(block.value)
+        if isinstance(block, gr.Dataframe):
+            texts += list(block.headers or [])
+        missing += [t for t in texts if isinstance(t, str) and not t.startswith("__i18n__") and has_english(t)]
+    return missing
+
+
+ENGLISH_KEPT = re.compile(r"`[^`]*`|DPM-Solver\+\+|all-MiniLM-L6-v2|\.png|\$\$.*?\$\$|\$[^$]*\$|\([^()]*\)|\[[^\]]*\]|<[^>]*>|https?://\S+|\{[^{}]*\}|“[^”]*”|"
+                          r"\b(DiT|DiTs|MiniLM|PNG|GIF|MP4|RePaint|PixArt|Heun|Euler|UniPC|DDPM|VP|PSNR|SSIM|"
+                          r"CFG|ODE|MLP|NFE|RMSE|GFLOP|emoji|Twemoji|Noto|CC-BY|Apache|API|x_t|x_0|dB|px|Transformer|token|tokens|diffusers|"
+                          r"seed|Google|Twitter|Chamfer|logit-normal|adaLN-Zero|Inc|CPU|SVG|euler|heun|dpm|unipc)\b", re.S | re.I)
+
+
+def has_english(text: str) -> bool:
+    return bool(re.search(r"[A-Za-z]{3,}", ENGLISH_KEPT.sub(" ", text)))

@@ -17,9 +17,9 @@ import torch
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, DiTInpaintPipeline
 
 from . import inputs
-from .i18n import tr
+from .i18n import say, tr
 from .frames import Frames
-from .outputs import Outputs
+from .outputs import clear_on, Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import difference_map, to_uint8, upscale
@@ -43,10 +43,10 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     pipe = runtime().pipeline(DiTInpaintPipeline, sampler)
     kwargs = dict(image=image, mask_image=mask, prompt=prompt, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
                   jump_length=jl, jump_n_sample=jn, generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
-    yield OUT.reset(status="Starting…", slider=gr.Slider(value=1, interactive=False), info="")
+    yield OUT.reset(status=say("Starting…"), slider=gr.Slider(value=1, interactive=False), info="")
 
     def on_step(ev):
-        return OUT(live=upscale(to_uint8(ev.x0_pred[0])), status=f"Step {ev.index + 1} of {ev.total}…")
+        return OUT(live=upscale(to_uint8(ev.x0_pred[0])), status=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
@@ -55,8 +55,8 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
         outside = np.abs(result - original)[mask == 0]
         largest = float(outside.max()) if outside.size else 0.0
         frames = Frames.from_trace(out.trace, sampler, mask=mask)
-        msg = (f"Done ({len(frames)} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — "
-               f"{'exactly unchanged' if largest == 0 else 'CHANGED'}.")
+        msg = say("Done ({n} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — {verdict}.", n=len(frames),
+                  sampler=sampler, largest=largest, verdict=say("exactly unchanged") if largest == 0 else say("CHANGED"))
         last = len(frames)
         return OUT(result=upscale(PIL.Image.fromarray(to_uint8(out.images[0], False))), diff=upscale(difference_map(result, original, mask)),
                    status=msg, frames=frames, slider=gr.Slider(minimum=1, maximum=last, value=last, interactive=True),
@@ -82,7 +82,7 @@ def step_view(frames: Frames | None, k) -> tuple:
     m = frames.mask[..., None].astype(bool)
     grey = lambda a, keep: np.where(keep, a, (a.astype(np.float32) * 0.25 + 191).astype(np.uint8))  # noqa: E731
     step = frames.steps[j]
-    info = f"Step {j + 1} of {len(frames)}: σ {frames.sigmas[j]:.3f} → {step.numbers['sigma_next']:.3f}"
+    info = say("Step {i} of {n}: σ {a:.3f} → {b:.3f}", i=j + 1, n=len(frames), a=frames.sigmas[j], b=step.numbers["sigma_next"])
     return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(step.merged), info
 
 
@@ -129,6 +129,7 @@ def create_inpaint() -> None:
     # A click right after a brush stroke could read the editor before the stroke is in its
     # layer (the editor commits it on a later animation frame): the visible button waits two
     # frames and a moment in the browser, then clicks the hidden one that runs the model.
+    clear_on(go.click, status)
     go.click(None, js=WAIT_THEN_RUN)
     ev = run.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
                   OUT.components(dict(result=result, live=live, diff=diff, status=status, frames=frames, slider=slider, proposal=pa,

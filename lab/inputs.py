@@ -22,6 +22,7 @@ import PIL.ImageOps
 from pipelines.image_utils import fit_square, to_mask_tensor
 from pipelines.checks import check_number
 
+from .i18n import say
 from .runtime import MAX_SEED
 
 MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
@@ -38,17 +39,17 @@ def fail(message: str) -> gr.Error:
 # ------------------------------------------------------------------ numbers
 def number(value, control: str, low: float, high: float, integer: bool = False) -> float | int:
     """A finite number in [low, high] for the control labelled `control`, else a clear error."""
-    kind = "a whole number" if integer else "a number"
-    bounds = f"between {_plain(low)} and {_plain(high)}"
+    kind = say("a whole number") if integer else say("a number")
+    bounds = say("between {low} and {high}", low=_plain(low), high=_plain(high))
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise fail(f"{control} must be {kind} {bounds}; got {_short(value)}.") from None
+            raise fail(say("{control} must be {kind} {bounds}; got {got}.", control=control, kind=kind, bounds=bounds, got=_short(value))) from None
     try:
         return check_number(control, value, low, high, integer=integer)
     except ValueError:
-        raise fail(f"{control} must be {kind} {bounds}; got {_short(value)}.") from None
+        raise fail(say("{control} must be {kind} {bounds}; got {got}.", control=control, kind=kind, bounds=bounds, got=_short(value))) from None
 
 
 def _plain(x: float) -> str:
@@ -66,18 +67,18 @@ def prompt(value, control: str = "Prompt", required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise fail(f"{control} must be text.")
+        raise fail(say("{control} must be text.", control=control))
     value = " ".join(value.split())
     if required and not value:
-        raise fail(f"Type a {control.lower()} first, e.g. “red apple” or “cat face, noto style”.")
+        raise fail(say("{control}: type something first, e.g. “red apple” or “cat face, noto style”.", control=control))
     if len(value) > MAX_PROMPT_CHARS:
-        raise fail(f"{control} is {len(value)} characters long; keep it under {MAX_PROMPT_CHARS} (the model reads 16 tokens).")
+        raise fail(say("{control} is {n} characters long; keep it under {limit} (the model reads 16 tokens).", control=control, n=len(value), limit=MAX_PROMPT_CHARS))
     return value
 
 
 def choice(value, control: str, allowed) -> str:
     if value not in allowed:
-        raise fail(f"{control} must be one of: {', '.join(map(str, allowed))}.")
+        raise fail(say("{control} must be one of: {allowed}.", control=control, allowed=', '.join(map(str, allowed))))
     return value
 
 
@@ -91,7 +92,7 @@ def open_image(value, control: str) -> PIL.Image.Image:
     """An upload (path, PIL image or array) -> an RGB PIL image at its full size, EXIF
     orientation applied, transparency composited over white."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise fail(f"{control}: pick an example or upload an image first.")
+        raise fail(say("{control}: no image arrived. Pick an example or upload an image ({formats}); a file the browser cannot open as an image (a text file renamed .png, say) does not arrive either.", control=control, formats=FORMATS))
     if isinstance(value, PIL.Image.Image):
         return rgb_on_white(value)
     if isinstance(value, np.ndarray):
@@ -99,16 +100,16 @@ def open_image(value, control: str) -> PIL.Image.Image:
     if isinstance(value, dict):  # what the browser or the API sends: a FileData dict
         value = value.get("path") or _data_url_file(value.get("url"), control)
     if not isinstance(value, (str, Path)):
-        raise fail(f"{control}: expected an image file.")
+        raise fail(say("{control}: expected an image file.", control=control))
     path = Path(value)
     if not path.is_file() or path.stat().st_size == 0:
-        raise fail(f"{control}: the file is empty or did not arrive; upload it again.")
+        raise fail(say("{control}: the file is empty or did not arrive; upload it again.", control=control))
     if path.stat().st_size > MAX_UPLOAD_MB * 2**20:
-        raise fail(f"{control}: the file is larger than {MAX_UPLOAD_MB} MB.")
+        raise fail(say("{control}: the file is larger than {mb} MB.", control=control, mb=MAX_UPLOAD_MB))
     with open(path, "rb") as f:
         head = f.read(512).lstrip().lower()
     if path.suffix.lower() == ".svg" or head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
-        raise fail(f"{control}: SVG drawings are not supported; upload a {FORMATS} image.")
+        raise fail(say("{control}: SVG drawings are not supported; upload a {formats} image.", control=control, formats=FORMATS))
     return _decode(path, control)
 
 
@@ -119,13 +120,13 @@ def _data_url_file(url, control: str) -> str:
     from .files import new_run_dir
 
     if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
-        raise fail(f"{control}: expected an image file.")
+        raise fail(say("{control}: expected an image file.", control=control))
     try:
         data = base64.b64decode(url.split(",", 1)[1], validate=False)
     except ValueError:
-        raise fail(f"{control}: the pasted image could not be read.") from None
+        raise fail(say("{control}: the pasted image could not be read.", control=control)) from None
     if len(data) > MAX_UPLOAD_MB * 2**20:
-        raise fail(f"{control}: the file is larger than {MAX_UPLOAD_MB} MB.")
+        raise fail(say("{control}: the file is larger than {mb} MB.", control=control, mb=MAX_UPLOAD_MB))
     path = new_run_dir() / "pasted.img"  # in the capped output folder, never a growing pile
     path.write_bytes(data)
     return str(path)
@@ -137,19 +138,19 @@ def _decode(path: Path, control: str) -> PIL.Image.Image:
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             im = PIL.Image.open(path)
             if im.width * im.height > MAX_PIXELS:
-                raise fail(f"{control}: the image is {im.width}×{im.height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+                raise fail(say("{control}: the image is {w}×{h} pixels; the limit is {mp} megapixels.", control=control, w=im.width, h=im.height, mp=MAX_PIXELS // 1_000_000))
             im.seek(0)  # an animation: its first frame
             im.load()
     except gr.Error:
         raise
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise fail(f"{control}: the image is too large to open safely (over {MAX_PIXELS // 1_000_000} megapixels).") from None
+        raise fail(say("{control}: the image is too large to open safely (over {mp} megapixels).", control=control, mp=MAX_PIXELS // 1_000_000)) from None
     except PIL.UnidentifiedImageError:
-        raise fail(f"{control}: this file is not an image the app can read; upload a {FORMATS} file.") from None
+        raise fail(say("{control}: this file is not an image the app can read; upload a {formats} file.", control=control, formats=FORMATS)) from None
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise fail(f"{control}: the image file is damaged or incomplete; upload it again or use another file.") from None
+        raise fail(say("{control}: the image file is damaged or incomplete; upload it again or use another file.", control=control)) from None
     if im.width < 1 or im.height < 1:
-        raise fail(f"{control}: the image has no pixels.")
+        raise fail(say("{control}: the image has no pixels.", control=control))
     return rgb_on_white(PIL.ImageOps.exif_transpose(im))
 
 
@@ -193,19 +194,17 @@ def editor_image_and_mask(value, control: str = "Image + mask", size: int = SIZE
     size, or an exact multiple or fraction of it (the editor's display size): it is then
     scaled by that factor. Thin strokes survive the downscale (max-pooling)."""
     if not isinstance(value, dict) or "background" not in value:
-        raise fail(f"{control}: expected the editor's value, {{'background': image, 'layers': [mask images]}}.")
+        raise fail(say("{control}: expected the editor's value, {{'background': image, 'layers': [mask images]}}.", control=control))
     background = open_image(value.get("background"), control)
     layers = value.get("layers") or []
     if not isinstance(layers, list) or not layers:
-        raise fail("Paint a mask with the brush: the painted area is what the model redraws "
-                   "(if you have just painted, the stroke may still be on its way: click Inpaint again).")
+        raise fail(say("Paint a mask with the brush: the painted area is what the model redraws (if you have just painted, the stroke may still be on its way: click Inpaint again)."))
     alpha = np.zeros((background.height, background.width), np.float32)
     for layer in layers:
         alpha = np.maximum(alpha, _layer_alpha(layer, background.size, control))
     mask = np.asarray(fit_mask(alpha, size), np.float32)
     if mask.sum() == 0:
-        raise fail("The mask is empty: paint over the part of the image you want the model to redraw "
-                   "(if you have just painted, the stroke may still be on its way: click Inpaint again).")
+        raise fail(say("The mask is empty: paint over the part of the image you want the model to redraw (if you have just painted, the stroke may still be on its way: click Inpaint again)."))
     return fit_square(background, size), mask
 
 
@@ -227,8 +226,7 @@ def _layer_alpha(layer, size: tuple[int, int], control: str) -> np.ndarray:
     if im.size != size:
         fx, fy = size[0] / im.width, size[1] / im.height
         if not (math.isclose(fx, fy) and (fx.is_integer() or (1 / fx).is_integer())):
-            raise fail(f"{control}: the mask is {im.width}×{im.height} but the image is {size[0]}×{size[1]}; "
-                       "paint the mask on the same image.")
+            raise fail(say("{control}: the mask is {w}×{h} but the image is {iw}×{ih}; paint the mask on the same image.", control=control, w=im.width, h=im.height, iw=size[0], ih=size[1]))
         alpha = np.asarray(PIL.Image.fromarray((alpha * 255).astype(np.uint8)).resize(size, PIL.Image.NEAREST), np.float32) / 255
     return alpha
 
@@ -237,16 +235,16 @@ def _decode_raw(value, control: str) -> PIL.Image.Image:
     """A mask layer keeps its alpha, so it is decoded without the RGB conversion."""
     path = Path(value) if isinstance(value, (str, Path)) else None
     if path is None or not path.is_file() or path.stat().st_size == 0:
-        raise fail(f"{control}: the mask did not arrive; paint it again.")
+        raise fail(say("{control}: the mask did not arrive; paint it again.", control=control))
     try:
         im = PIL.Image.open(path)
         if im.width * im.height > MAX_PIXELS:
-            raise fail(f"{control}: the mask is too large.")
+            raise fail(say("{control}: the mask is too large.", control=control))
         im.load()
     except gr.Error:
         raise
     except Exception:
-        raise fail(f"{control}: the mask is not a readable image; paint it again.") from None
+        raise fail(say("{control}: the mask is not a readable image; paint it again.", control=control)) from None
     return PIL.ImageOps.exif_transpose(im)
 
 

@@ -18,6 +18,8 @@ from pipelines.text_encoder import encode_text, packaged_text_encoder
 from pipelines.training_utils import flow_matching_loss
 
 from . import inputs
+from .i18n import say
+from .outputs import clear_on
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, model_work
 from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
@@ -57,7 +59,7 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
     yielding (status, loss curve, grid) every few seconds."""
     choices = emoji_choices()
     if not isinstance(picked, list) or not 4 <= len(picked) <= 8 or any(p not in choices for p in picked):
-        raise inputs.fail(f"Pick 4 to 8 emoji from: {', '.join(choices)}.")
+        raise inputs.fail(say("Pick 4 to 8 emoji from: {names}.", names=", ".join(choices)))
     seconds = inputs.number(seconds, "Budget (seconds)", 10, 120)
     torch.manual_seed(inputs.seed(seed))
     x_all = tiny_dataset(picked)
@@ -68,7 +70,7 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
     with model_work():
         first = sample_grid(model, picked)
     start = last = time.time()
-    yield "Training…", curve(losses), first, first
+    yield say("Training…"), curve(losses), first, first
     while time.time() - start < seconds or len(losses) < min_steps:
         with model_work():
             idx = torch.randint(0, len(picked), (BATCH,))
@@ -84,23 +86,24 @@ def learn(picked, seconds, seed, *, min_steps: int = 0):
             last = time.time()
             with model_work():
                 grid = sample_grid(model, picked)
-            yield f"{len(losses)} steps, {last - start:.0f} of {seconds:.0f} s, loss {np.mean(losses[-20:]):.3f}", curve(losses), gr.skip(), grid
+            yield say("{n} steps, {t:.0f} of {budget:.0f} s, loss {loss:.3f}", n=len(losses), t=last - start, budget=seconds, loss=np.mean(losses[-20:])), curve(losses), gr.skip(), grid
     with model_work():
         final = sample_grid(model, picked)
     # the curve's grey line starts at the first step's loss: the words quote that same number
-    yield (f"Done: {len(losses)} steps in {seconds:.0f} s; loss {losses[0]:.3f} at the first step → {np.mean(losses[-20:]):.3f} "
-           f"(mean of the last {min(20, len(losses))}). Nothing was saved."), curve(losses), first, final
+    yield (say("Done: {n} steps in {budget:.0f} s; loss {first:.3f} at the first step → {last:.3f} (mean of the last {k}). Nothing was saved.",
+               n=len(losses), budget=seconds, first=losses[0], last=np.mean(losses[-20:]), k=min(20, len(losses))), curve(losses), first, final)
 
 
 def curve(losses: list[float]):
     fig, ax = subplots(figsize=(5, 2.6))
     if losses:
-        ax.plot(losses, color="#bbbbbb", lw=0.8, label="loss per step")
+        ax.plot(losses, color="#bbbbbb", lw=0.8, label=say("loss per step"))
         k = max(1, len(losses) // 30)
-        ax.plot(np.convolve(losses, np.ones(k) / k, mode="valid"), color="#d62728", label=f"mean of {k}")
+        ax.plot(np.convolve(losses, np.ones(k) / k, mode="valid"), color="#d62728", label=say("mean of {k}", k=k))
         ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("rectified-flow loss")
+    ax.set_title(say("Loss"), fontsize=10)
+    ax.set_xlabel(say("training step"))
+    ax.set_ylabel(say("rectified-flow loss"))
     ax.grid(alpha=0.3)
     return finished(fig)
 
@@ -119,9 +122,10 @@ def create_learn() -> None:
                 stop = gr.Button("Stop", variant="stop")
             status = gr.Markdown("", elem_id="learn-status")
         with gr.Column(min_width=320, scale=2):
-            plot = gr.Plot(label="Loss")
+            plot = gr.Plot(show_label=False, elem_id="learn-plot")  # titled inside
             first = gr.Image(label="samples before training", format="png", height=150)
             grid = gr.Image(label="samples now (same noise)", format="png", height=150, elem_id="learn-grid")
+    clear_on(go.click, status)
     ev = go.click(learn, [picked, seconds, seed], [status, plot, first, grid], api_name="learn", concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped.", None, status, cancels=[ev], api_name=False)
 

@@ -33,3 +33,12 @@ class Outputs:
     def components(self, by_name: dict) -> list:
         """The event's output components, in this order."""
         return [by_name[n] for n in self.names]
+
+
+def clear_on(trigger, *components) -> None:
+    """Empty `components` the moment `trigger` fires (a button's click): a new run, or an input
+    error that stops it before its first output, must not leave the last run's status or file on
+    screen beside it. A separate, unqueued listener, so it lands at once even while the model
+    queue is busy."""
+    trigger(lambda: None if len(components) == 1 else (None,) * len(components), None, list(components),
+            api_name=False, queue=False, show_progress="hidden")

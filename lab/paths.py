@@ -16,6 +16,8 @@ from pipelines import schedulers as flow
 from pipelines.image_utils import to_unit_tensor, unit_to_model
 
 from . import inputs
+from .i18n import say
+from .outputs import clear_on
 from .runtime import MAX_SEED, example_images
 from .viz import finished, subplots, to_uint8, upscale
 
@@ -61,8 +63,9 @@ def show(state, k) -> tuple:
     k = int(np.clip(int(k), 0, len(state["t"]) - 1))
     t = state["t"][k]
     a = float(cosine_alpha_bar(t))
-    text = (f"**t = {t:.2f}** — VP: $x_t = {math.sqrt(a):.3f}\\,x_0 + {math.sqrt(1 - a):.3f}\\,\\varepsilon$ "
-            f"(weights² sum to {a + (1 - a):.0f}); RF: $x_t = {1 - t:.3f}\\,x_0 + {t:.3f}\\,\\varepsilon$ (weights sum to 1)")
+    text = say("**t = {t:.2f}** — VP: $x_t = {sa:.3f}\\,x_0 + {sn:.3f}\\,\\varepsilon$ (weights² sum to {one:.0f}); "
+               "RF: $x_t = {rs:.3f}\\,x_0 + {t:.3f}\\,\\varepsilon$ (weights sum to 1)",
+               t=t, sa=math.sqrt(a), sn=math.sqrt(1 - a), one=a + (1 - a), rs=1 - t)
     return upscale(state["vp"][k]), upscale(state["rf"][k]), weights_figure(t), text
 
 
@@ -70,14 +73,15 @@ def weights_figure(current: float):
     t = np.linspace(0, 1, 200)
     a = cosine_alpha_bar(t)
     fig, ax = subplots(figsize=(6, 2.8))
-    ax.plot(t, np.sqrt(a), color="#1f77b4", label="VP signal √ᾱ")
-    ax.plot(t, np.sqrt(1 - a), color="#d62728", label="VP noise √(1−ᾱ)")
-    ax.plot(t, 1 - t, "--", color="#1f77b4", label="RF signal 1−σ")
-    ax.plot(t, t, "--", color="#d62728", label="RF noise σ")
+    ax.plot(t, np.sqrt(a), color="#1f77b4", label=say("VP signal √ᾱ"))
+    ax.plot(t, np.sqrt(1 - a), color="#d62728", label=say("VP noise √(1−ᾱ)"))
+    ax.plot(t, 1 - t, "--", color="#1f77b4", label=say("RF signal 1−σ"))
+    ax.plot(t, t, "--", color="#d62728", label=say("RF noise σ"))
     ax.axvline(current, color="k", lw=1)
-    ax.set_xlabel("t (RF: σ = t)")
+    ax.set_xlabel(say("t (RF: σ = t)"))
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, loc="center left")
+    ax.set_title(say("Signal and noise weights"), fontsize=10, pad=30)
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)  # above the axes, on no curve
     ax.grid(alpha=0.3)
     return finished(fig)
 
@@ -99,8 +103,9 @@ def create_paths() -> None:
                 rf = gr.Image(label="rectified flow (ours)", format="png", height=200, min_width=140)
             slider = gr.Slider(0, 10, 5, step=1, label="Step along the path", interactive=False, elem_id="paths-slider")
             text = gr.Markdown("", latex_delimiters=[{"left": "$", "right": "$", "display": False}], elem_id="paths-text")
-            plot = gr.Plot(label="Signal and noise weights")
+            plot = gr.Plot(show_label=False, elem_id="paths-plot")  # titled inside
     gr.Markdown(NOTE, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
     state = gr.State(None)
+    clear_on(go.click, text)
     go.click(paths, [image, seed, steps], [state, slider, vp, rf, plot, text], api_name="paths", preprocess=False)
     slider.input(show, [state, slider], [vp, rf, plot, text], api_name=False, show_progress="hidden")

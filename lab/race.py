@@ -17,6 +17,8 @@ import torch
 from pipelines import SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
+from .i18n import say
+from .outputs import clear_on
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
@@ -70,7 +72,7 @@ def run_race(prompt: str, seed: int, steps: int, guidance: float, progress=None)
     results = {}
     for i, (sampler, n) in enumerate(jobs):
         if progress is not None:
-            progress(i / len(jobs), desc=f"{sampler}, {n} steps")
+            progress(i / len(jobs), desc=say("{sampler}, {n} steps", sampler=sampler, n=n))
         results[(sampler, n)] = solve(prompt, noise, sampler, n, guidance)
     ref = results[REFERENCE][0]
     rmse = {k: float(((x - ref) ** 2).mean().sqrt()) for k, (x, _) in results.items()}
@@ -91,7 +93,7 @@ def race(prompt, seed, steps, guidance, progress=gr.Progress()):
         x, nfe = r.results[(s, steps)]
         tiles.append(caption_below(upscale(to_uint8(x[0]), 6), [s, f"NFE {nfe} · RMSE {r.rmse[(s, steps)]:.3f}"]))
     ref, ref_nfe = r.results[REFERENCE]
-    ref_img = caption_below(upscale(to_uint8(ref[0]), 6), [f"reference: {REFERENCE[0]} {REFERENCE[1]} steps", f"NFE {ref_nfe}"])
+    ref_img = caption_below(upscale(to_uint8(ref[0]), 6), [say("reference: {sampler} {n} steps", sampler=REFERENCE[0], n=REFERENCE[1]), f"NFE {ref_nfe}"])
     table = [[s, steps, r.results[(s, steps)][1], round(r.rmse[(s, steps)], 4), r.orders[s]] for s in SAMPLERS]
     return tile_grid([ref_img, *tiles], 5), error_figure(r.curves), table, verdict(r, guidance)
 
@@ -101,19 +103,20 @@ def verdict(r: RaceResult, guidance: float) -> str:
     o = r.orders
     measured = ", ".join(f"{s} {o[s]:.1f}" for s in SAMPLERS)
     if r.split:
-        return (f"**The paths split here.** Even at {STEP_COUNTS[-1]} steps every solver ends {r.finest_rmse:.2f} (RMSE) from "
-                f"the reference, so the measured orders ({measured}) mean nothing. At guidance {guidance:g} the trajectories "
-                f"pass near a boundary between two images: a tiny difference in the early steps decides which image a solve "
-                f"lands on, and the 100-step reference chose another one. Lower the guidance (the default, "
-                f"{DEFAULT_RACE_GUIDANCE:g}, was measured not to split) to see the solvers converge.")
-    head = (f"**The solvers converge**: at {STEP_COUNTS[-1]} steps the closest one is {r.finest_rmse:.3f} from the reference. "
-            f"Measured orders: {measured}.")
+        return say("**The paths split here.** Even at {n} steps every solver ends {rmse:.2f} (RMSE) from the reference, so the "
+                   "measured orders ({measured}) mean nothing. At guidance {g:g} the trajectories pass near a boundary between "
+                   "two images: a tiny difference in the early steps decides which image a solve lands on, and the 100-step "
+                   "reference chose another one. Lower the guidance (the default, {default:g}, was measured not to split) to see "
+                   "the solvers converge.", n=STEP_COUNTS[-1], rmse=r.finest_rmse, measured=measured, g=guidance,
+                   default=DEFAULT_RACE_GUIDANCE)
+    head = say("**The solvers converge**: at {n} steps the closest one is {rmse:.3f} from the reference. Measured orders: {measured}.",
+               n=STEP_COUNTS[-1], rmse=r.finest_rmse, measured=measured)
     below = [s for s in SAMPLERS if s != "euler" and o[s] < o["euler"]]
     if not below:
-        return head + " Euler's is the lowest, as the theory orders them."
-    return (head + f" Here {', '.join(below)} measure{'s' if len(below) == 1 else ''} below Euler, against the theory. The "
-            "theory assumes a smooth velocity field; a small network's is rough at low σ, where the last steps are taken, "
-            "so errors stop shrinking at the rate an order promises. Try another seed or prompt.")
+        return head + " " + say("Euler's is the lowest, as the theory orders them.")
+    return head + " " + say("Here {names} measure{s} below Euler, against the theory. The theory assumes a smooth velocity field; "
+                            "a small network's is rough at low σ, where the last steps are taken, so errors stop shrinking at the "
+                            "rate an order promises. Try another seed or prompt.", names=", ".join(below), s="s" * (len(below) == 1))
 
 
 def order(points: list[tuple[int, float]]) -> float:
@@ -125,10 +128,10 @@ def order(points: list[tuple[int, float]]) -> float:
 def error_figure(curves: dict[str, list[tuple[int, float]]]):
     fig, ax = subplots(figsize=(6, 3.4))
     for s, pts in curves.items():
-        ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"{s} (order ≈ {order(pts):.1f})")
-    ax.set_xlabel("model evaluations (NFE)")
-    ax.set_ylabel("RMSE to the reference")
-    ax.set_title("Error against model evaluations", fontsize=10, pad=34)
+        ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", label=say("{s} (order ≈ {p:.1f})", s=s, p=order(pts)))
+    ax.set_xlabel(say("model evaluations (NFE)"))
+    ax.set_ylabel(say("RMSE to the reference"))
+    ax.set_title(say("Error against model evaluations"), fontsize=10, pad=34)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)  # above the axes, on no line
     return finished(fig)
@@ -149,6 +152,7 @@ def create_race() -> None:
             plot = gr.Plot(show_label=False, elem_id="race-plot")  # the figure has its title: a label would cover it
             table = gr.Dataframe(headers=["solver", "steps", "NFE", "RMSE", "measured order"], interactive=False, elem_id="race-table")
     gr.Markdown(EXPLAIN)
+    clear_on(go.click, summary)
     go.click(race, [prompt, seed, steps, guidance], [gallery, plot, table, summary], api_name="race", concurrency_id=MODEL_QUEUE,
              preprocess=False)
 

@@ -20,6 +20,7 @@ from pipelines import DiTText2ImagePipeline
 from pipelines.text_encoder import MAX_TEXT_LENGTH, encode_text, masked_mean, packaged_text_encoder
 
 from . import inputs
+from .i18n import say
 from .runtime import runtime
 
 VOCABULARY = Path(__file__).resolve().parent.parent / "assets" / "vocabulary.json"  # python -m training.data --write-vocabulary
@@ -76,19 +77,19 @@ def read_prompt(prompt) -> str:
     """Markdown: the tokens, the nearest things the model knows, and a note when nothing is near."""
     prompt = inputs.prompt(prompt)
     if not prompt:
-        return "Type a prompt to see how the model reads it."
+        return say("Type a prompt to see how the model reads it.")
     pipe = runtime().pipeline(DiTText2ImagePipeline, "euler")
     tokens = pipe.tokens(prompt)
     pieces = " ".join(f"`{t}`" for t in tokens)
     cut = len(pipe.text_encoder_pair()[0](prompt.lower())["input_ids"]) > MAX_TEXT_LENGTH
     near = nearest(prompt)
-    lines = [f"**Word pieces** ({len(tokens)} of at most {MAX_TEXT_LENGTH}): {pieces}"]
+    lines = [say("**Word pieces** ({n} of at most {limit}): {pieces}", n=len(tokens), limit=MAX_TEXT_LENGTH, pieces=pieces)]
     if cut:
-        lines.append(f"The prompt is longer than {MAX_TEXT_LENGTH} word pieces: the model reads only these.")
-    lines.append("**Nearest things the model learned** (text-encoder similarity): " +
-                 ", ".join(f"{text} ({kind}, {sim:.2f})" for text, kind, sim in near))
+        lines.append(say("The prompt is longer than {limit} word pieces: the model reads only these.", limit=MAX_TEXT_LENGTH))
+    lines.append(say("**Nearest things the model learned** (text-encoder similarity): ") +
+                 ", ".join(f"{text} ({say(kind)}, {sim:.2f})" for text, kind, sim in near))
     if near[0][2] < UNKNOWN_BELOW:
-        lines.append(f"⚠️ {UNKNOWN_NOTE} (best match {near[0][2]:.3f}, below {UNKNOWN_BELOW})")
+        lines.append("⚠️ " + say(UNKNOWN_NOTE) + " " + say("(best match {best:.3f}, below {limit})", best=near[0][2], limit=UNKNOWN_BELOW))
     return "\n\n".join(lines)
 
 

@@ -16,9 +16,9 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePi
 from pipelines.image_utils import to_unit_tensor, unit_to_model
 
 from . import inputs
-from .i18n import tr
+from .i18n import say, tr
 from .files import new_run_dir
-from .outputs import Outputs
+from .outputs import clear_on, Outputs
 from .frames import Frames, add_forward, step_equations
 from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
@@ -38,7 +38,7 @@ def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
     prompt = inputs.prompt(prompt)
     upload = None if image is None else inputs.load_image(image, "Image to noise", runtime().image_size)
     if not prompt and upload is None:
-        raise inputs.fail("Give a prompt (and optionally an image).")
+        raise inputs.fail(say("Give a prompt (and optionally an image)."))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
     guidance = inputs.number(guidance, "Guidance", 1, 10)
     used = inputs.seed(seed)
@@ -47,7 +47,7 @@ def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
     noise = torch.randn(1, 3, pipe.sample_size, pipe.sample_size, generator=torch.Generator().manual_seed(used))
     kwargs = dict(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, latents=noise.clone(), output_type="pt", return_trace=True)
     def on_step(ev):
-        return OUT(status=f"Reverse step {ev.index + 1} of {ev.total}…")
+        return OUT(status=say("Reverse step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
@@ -56,7 +56,7 @@ def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
         n = len(frames)
         fp = pipe.forward_process(x01, n, steps=[n - k for k in range(n + 1)], generator=torch.Generator().manual_seed(used), output_type="latent")
         add_forward(frames, fp, unit_to_model(x01))
-        status = "Ready: move the slider or press Play." + ("\n\n" + UPLOAD_NOTE if upload is not None else "")
+        status = say("Ready: move the slider or press Play.") + ("\n\n" + say(UPLOAD_NOTE) if upload is not None else "")
         return OUT(frames=frames, status=status, slider=gr.Slider(maximum=n, value=0, interactive=True), **dict(zip(PANELS, view(frames, 0))))
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
@@ -92,13 +92,13 @@ def tick(frames, k, playing):
 def export(frames, fmt):
     """Every position as one labelled frame: forward x_t | reverse x_t | x̂₀ | ε̂."""
     if not isinstance(frames, Frames):
-        raise inputs.fail("Run the forward & reverse process first, then export it.")
+        raise inputs.fail(say("Run the forward & reverse process first, then export it."))
     fmt = inputs.choice(fmt, "Export format", ["gif", "mp4"])
     rows = []
     for k in range(len(frames) + 1):
         step = frames.steps[min(k, len(frames) - 1)]
         rows.append(titled_row([frames.forward[k], frames.states[k], step.x0_pred, step.noise_pred],
-                               ["forward x_t", "reverse x_t", "x̂₀", "ε̂"], frames.title(k)))
+                               [say("forward x_t"), say("reverse x_t"), "x̂₀", "ε̂"], frames.title(k)))
     path = new_run_dir() / f"forward_reverse.{fmt}"
     return str(write_gif(rows, path, 4.0) if fmt == "gif" else write_mp4(rows, path, 4.0))
 
@@ -138,7 +138,7 @@ def create_trace() -> None:
         with gr.Column(min_width=340):
             eq = gr.Markdown("", latex_delimiters=EQ_DELIMITERS, elem_id="trace-equations", min_height=120)
         with gr.Column(min_width=340):
-            plot = gr.Plot(label="Schedule")
+            plot = gr.Plot(show_label=False, elem_id="trace-plot")  # titled inside
     with gr.Row():
         fmt = gr.Radio(["gif", "mp4"], value="gif", label="Export format", info="All steps as a labelled animation.")
         ex_go = gr.Button(tr("Export animation"), elem_id="export-button")
@@ -146,6 +146,7 @@ def create_trace() -> None:
     named = dict(forward=t_fwd, x_t=t_xt, x0=t_x0, eps=t_eps, x0_uncond=g_u, x0_cond=g_c, x0_guided=g_g, equations=eq, plot=plot,
                  position=position)
     panels = [named[p] for p in PANELS]
+    clear_on(go.click, status, ex_file)  # a new run: no status or export of the old one stays
     go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], OUT.components(dict(named, frames=frames, status=status, slider=slider)),
              api_name="trace", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(view, [frames, slider], panels, api_name=False, show_progress="hidden")

@@ -86,6 +86,24 @@ def test_generate_above_the_fold(page, shots):
     page.wait_for_function("document.querySelectorAll('#gen-gallery img').length >= 4")
     assert "steps done" in page.locator("#gen-scrub-info").inner_text()  # the scrubber is filled too
     page.screenshot(path=shots / "generate.png")
+    assert "word pieces" in page.locator("#prompt-reading").inner_text().lower()  # how the model reads the prompt
+    # an input error after a run: the red message, and no status of the previous run beside it
+    page.locator("#gen-prompt textarea").fill("")
+    page.locator("#gen-button").click()
+    page.wait_for_function("document.querySelector('#gen-status').innerText.trim() === ''")
+    page.locator("#gen-prompt textarea").fill("grinning face")
+
+
+def test_compare_two_prompts(page, shots):
+    page.get_by_role("tab", name="1 · Generate").click()
+    page.locator("#cmp-accordion").click()
+    page.locator("#cmp-button").click()
+    wait_text(page, "#cmp-status", "part ways at")
+    shown_whole(page, "#cmp-strip")
+    page.locator("#cmp-slider input[type=range]").fill("2")
+    wait_text(page, "#cmp-step-info", "Step 2 of")
+    page.locator("#cmp-step-info").scroll_into_view_if_needed()
+    page.screenshot(path=shots / "compare.png", full_page=True)
 
 
 def test_paint_mask_and_inpaint(page, shots):
@@ -163,7 +181,11 @@ def test_phone_width(browser, app_server, shots):
         pg.context.close()
 
 
-def test_chinese_browser_gets_the_chinese_ui(browser, app_server):
+def test_chinese_browser_gets_the_chinese_ui(browser, app_server, shots):
+    """A zh-CN browser: the page, Explore and a run's status in Chinese; the visible text of the
+    Generate tab has no English sentence left (prompts and API names aside)."""
+    from lab.i18n import has_english
+
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     pg = context.new_page()
     pg.set_default_timeout(120_000)
@@ -171,7 +193,17 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server):
         pg.goto(app_server.url, wait_until="load")
         pg.wait_for_selector("#gen-button")
         assert pg.get_by_role("tab", name="1 · 生成").is_visible()
-        assert "提示词必须使用英文" in pg.locator("body").inner_text()  # and it says prompts stay English
+        body = pg.locator("body").inner_text()
+        assert "提示词必须使用英文" in body and "看一个扩散模型如何工作" in body
+        pg.locator("#gen-button").click()
+        wait_text(pg, "#gen-status", "完成")
+        lines = [l for l in pg.locator("body").inner_text().splitlines() if l.strip()]
+        english = [l for l in lines if has_english(l) and l.strip() not in ("red apple", "Stop")]
+        assert not [l for l in english if len(l) > 25], english[:10]  # long English lines = untranslated text
+        pg.screenshot(path=shots / "zh_generate.png", full_page=True)
+        pg.get_by_role("tab", name="6 · 探索").click()
+        pg.get_by_role("tab", name="采样器赛跑").click()
+        assert pg.get_by_role("button", name="开始赛跑").is_visible()
     finally:
         context.close()
 

@@ -49,7 +49,7 @@ def test_file_problems_are_named(tmp_path):
     for name, words in [("empty.png", "empty"), ("junk.png", "not an image"), ("d.svg", "SVG"), ("cut.png", "damaged")]:
         with pytest.raises(gr.Error, match=words):
             inputs.load_image(str(tmp_path / name), "Image")
-    with pytest.raises(gr.Error, match="pick an example"):
+    with pytest.raises(gr.Error, match="no image arrived. Pick an example"):
         inputs.load_image(None, "Image")
 
 
