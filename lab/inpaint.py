@@ -9,6 +9,9 @@ outside of the mask by the forward-noised original (RePaint: also jumps back up 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 import PIL.Image
@@ -22,7 +25,7 @@ from .frames import Frames
 from .outputs import clear_on, Outputs
 from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
-from .viz import difference_map, to_uint8, upscale
+from .viz import DISPLAY_SCALE, difference_map, to_uint8, upscale
 
 
 OUT = Outputs("result", "live", "diff", "status", "frames", "slider", *(STEP := ("proposal", "known", "merged", "info")))
@@ -86,8 +89,24 @@ def step_view(frames: Frames | None, k) -> tuple:
     return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(step.merged), info
 
 
+def display_examples(scale: int = DISPLAY_SCALE) -> list[str]:
+    """The example emoji enlarged `scale` times, nearest neighbour, for the editor: its canvas
+    smooths a 32-px image it enlarges itself (a blur at 931 %), while these stay crisp squares,
+    and `inputs.shrink_enlargement` takes them back to the exact 32-px pixels."""
+    folder = Path(tempfile.gettempdir()) / f"ditlab-examples-x{scale}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for src in example_images():
+        dst = folder / src.name
+        if not dst.exists():
+            with PIL.Image.open(src) as im:
+                upscale(im.convert("RGB"), scale).save(dst)
+        paths.append(str(dst))
+    return paths
+
+
 def create_inpaint() -> None:
-    examples = [str(p) for p in example_images()]
+    examples = display_examples()
     gr.Markdown("Paint over part of the image (magenta brush; white is there for dark images). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):

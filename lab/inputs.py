@@ -205,7 +205,7 @@ def editor_image_and_mask(value, control: str = "Image + mask", size: int = SIZE
     mask = np.asarray(fit_mask(alpha, size), np.float32)
     if mask.sum() == 0:
         raise fail(say("The mask is empty: paint over the part of the image you want the model to redraw (if you have just painted, the stroke may still be on its way: click Inpaint again)."))
-    return fit_square(background, size), mask
+    return shrink_enlargement(background, size) or fit_square(background, size), mask
 
 
 def _layer_alpha(layer, size: tuple[int, int], control: str) -> np.ndarray:

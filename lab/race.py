@@ -95,7 +95,8 @@ def race(prompt, seed, steps, guidance, progress=gr.Progress()):
     ref, ref_nfe = r.results[REFERENCE]
     ref_img = caption_below(upscale(to_uint8(ref[0]), 6), [say("reference: {sampler} {n} steps", sampler=REFERENCE[0], n=REFERENCE[1]), f"NFE {ref_nfe}"])
     table = [[s, steps, r.results[(s, steps)][1], round(r.rmse[(s, steps)], 4), r.orders[s]] for s in SAMPLERS]
-    return tile_grid([ref_img, *tiles], 5), error_figure(r.curves), table, verdict(r, guidance)
+    # three to a row: the captions stay readable when a phone shrinks the image to its width
+    return tile_grid([ref_img, *tiles], 3), error_figure(r.curves), table, verdict(r, guidance)
 
 
 def verdict(r: RaceResult, guidance: float) -> str:

@@ -51,7 +51,8 @@ gpu = zero_gpu_decorator()  # every model handler is decorated with it
 class Runtime:
     """The shipped transformer, loaded once, in the fastest precision this machine runs."""
 
-    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, vae: Path | str = LATENT_WEIGHTS / "vae") -> None:
+    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, vae: Path | str = LATENT_WEIGHTS / "vae",
+                 compile: bool = True) -> None:
         set_threads()
         weights = Path(weights)
         if not (weights / "model_index.json").exists():
@@ -62,7 +63,7 @@ class Runtime:
         self.autocast_dtype = base.autocast_dtype
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
-        self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if self.device == "cpu" else None
+        self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if compile and self.device == "cpu" else None
         self._vae, self._vae_path = None, Path(vae)
 
     @property
@@ -83,9 +84,16 @@ class Runtime:
         """The served model's image side in pixels, from its config (every tab reads it here)."""
         return self.transformer.config.sample_size
 
+    @property
+    def is_latent(self) -> bool:
+        """The served DiT draws autoencoder latents (4 channels), not RGB pixels."""
+        return self.transformer.config.in_channels != 3
+
     def pipeline(self, kind: type[P], sampler: str) -> P:
-        """A new pipeline of `kind` around the shared transformer, with its own scheduler."""
-        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler))
+        """A new pipeline of `kind` around the shared transformer (and autoencoder, for a latent
+        model), with its own scheduler."""
+        extra = {"vae": self.vae} if self.is_latent else {}
+        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler), **extra)
         pipe.autocast_dtype = self.autocast_dtype
         pipe.set_progress_bar_config(disable=True)
         return pipe
@@ -102,10 +110,22 @@ def runtime() -> Runtime:
     return _current
 
 
-def use_runtime(rt: Runtime) -> None:
-    """Serve another model (tests use a tiny random one)."""
-    global _current
-    _current = rt
+_latent: Runtime | None = None
+
+
+def latent_runtime() -> Runtime:
+    """The 64-px latent model (weights/dit-emoji-64), loaded on first use, for the views that show
+    it beside the served model. Eager: its first use should not start a second compilation."""
+    global _latent
+    if _latent is None:
+        _latent = Runtime(LATENT_WEIGHTS, vae=LATENT_WEIGHTS / "vae", compile=False)
+    return _latent
+
+
+def use_runtime(rt: Runtime | None, latent: Runtime | None = None) -> None:
+    """Serve other models (tests use tiny random ones)."""
+    global _current, _latent
+    _current, _latent = rt, latent
 
 
 @contextlib.contextmanager

@@ -105,35 +105,38 @@ def export(frames, fmt):
 
 def create_trace() -> None:
     gr.Markdown("**Forward**: data → noise by the formula. **Reverse**: noise → data by the model, from the same noise ε. One slider moves both.")
+    # inputs in a narrow left column, the step's panels beside them: at 1280x800 the slider, Play
+    # and the four images are all above the fold, so Play is seen moving the pictures
     with gr.Row(equal_height=False):
-        prompt = gr.Textbox("cat face", label="Prompt", info="Conditions the reverse process (English).", min_width=200)
-        image = gr.Image(None, type="filepath", label="Image to noise (optional; default: the generated one)", format="png",
-                            height=140, elem_classes="fit-img", min_width=160)
-        with gr.Column(min_width=240):
+        with gr.Column(scale=1, min_width=250):
+            prompt = gr.Textbox("cat face", label="Prompt", info="Conditions the reverse process (English).")
+            go = gr.Button(tr("Run"), variant="primary", elem_id="trace-button")
             steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="Number of reverse steps.")
             guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance", info="g in the guidance equation below.")
             sampler = gr.Dropdown(list(SAMPLERS), value="euler", label="Sampler", info="Euler's update is the one written below.")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Picks ε.")
-            go = gr.Button(tr("Run"), variant="primary", elem_id="trace-button")
+            image = gr.Image(None, type="filepath", label="Image to noise (optional; default: the generated one)", format="png",
+                             height=220, elem_classes="fit-img")
+        with gr.Column(scale=3, min_width=300):
+            status = gr.Markdown("", elem_id="trace-status")
+            with gr.Row():
+                slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Steps done", interactive=False, elem_id="trace-slider",
+                                   info="0: pure noise (reverse) / σ = 1 (forward). Right end: the data.")
+                play = gr.Button(tr("▶ Play / ⏸ Pause"), scale=0)
+            position = gr.Markdown("", elem_id="trace-position")
+            with gr.Row():
+                t_fwd = gr.Image(label="forward x_t (formula)", format="png", height=170, min_width=110, elem_id="trace-forward")
+                t_xt = gr.Image(label="reverse x_t (model)", format="png", height=170, min_width=110)
+                t_x0 = gr.Image(label="x̂₀ predicted clean", format="png", height=170, min_width=110)
+                t_eps = gr.Image(label="ε̂ predicted noise", format="png", height=170, min_width=110)
+            gr.Markdown("**Guidance at this step**: x̂₀ without the prompt, with it, and guided = unconditional + g·(conditional − unconditional).")
+            with gr.Row():
+                g_u = gr.Image(label="unconditional x̂₀", format="png", height=150, min_width=110, elem_id="trace-uncond")
+                g_c = gr.Image(label="conditional x̂₀", format="png", height=150, min_width=110)
+                g_g = gr.Image(label="guided x̂₀", format="png", height=150, min_width=110)
     frames = gr.State(None)
-    status = gr.Markdown("", elem_id="trace-status")
-    with gr.Row():
-        slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Steps done", interactive=False, elem_id="trace-slider",
-                           info="0: pure noise (reverse) / σ = 1 (forward). Right end: the data.")
-        play = gr.Button(tr("▶ Play / ⏸ Pause"), scale=0)
-    position = gr.Markdown("", elem_id="trace-position")
     playing = gr.State(False)
     timer = gr.Timer(0.5, active=False)  # ticks only while playing: no polling otherwise
-    with gr.Row():
-        t_fwd = gr.Image(label="forward x_t (formula)", format="png", height=180, min_width=120)
-        t_xt = gr.Image(label="reverse x_t (model)", format="png", height=180, min_width=120)
-        t_x0 = gr.Image(label="x̂₀ predicted clean", format="png", height=180, min_width=120)
-        t_eps = gr.Image(label="ε̂ predicted noise", format="png", height=180, min_width=120)
-    gr.Markdown("**Guidance at this step**: x̂₀ without the prompt, with it, and guided = unconditional + g·(conditional − unconditional).")
-    with gr.Row():
-        g_u = gr.Image(label="unconditional x̂₀", format="png", height=160, min_width=120, elem_id="trace-uncond")
-        g_c = gr.Image(label="conditional x̂₀", format="png", height=160, min_width=120)
-        g_g = gr.Image(label="guided x̂₀", format="png", height=160, min_width=120)
     with gr.Row(equal_height=False):  # side by side on a wide screen, stacked on a phone
         with gr.Column(min_width=340):
             eq = gr.Markdown("", latex_delimiters=EQ_DELIMITERS, elem_id="trace-equations", min_height=120)

@@ -497,6 +497,42 @@ ZH.update({
         '要加噪的图像',
 })
 
+# Explore · Two spaces
+ZH.update({
+    'Two spaces':
+        '两种空间',
+    "### Two spaces\nThe same prompt and seed on the 32-px model, which diffuses pixels, and on the 64-px model, which diffuses an autoencoder's latents. Same transformer size, same number of tokens: what does each step cost?":
+        '### 两种空间\n同一个提示词和种子，分别交给在像素上扩散的 32 像素模型，和在自编码器潜变量上扩散的 64 像素模型。Transformer 一样大，token 一样多：每一步各花多少？',
+    'Run both models':
+        '运行两个模型',
+    'x̂₀ over the run: pixel model (top), latent model (bottom)':
+        '整个过程中的 x̂₀：上行为像素模型，下行为潜空间模型',
+    'model':
+        '模型',
+    'tokens':
+        'token 数',
+    'numbers per token':
+        '每个 token 的数值个数',
+    'GFLOP per step':
+        '每步 GFLOP',
+    'ms per step':
+        '每步毫秒',
+    'decode ms':
+        '解码毫秒',
+    "this step's x̂₀: pixel model | latent model":
+        '这一步的 x̂₀：像素模型 | 潜空间模型',
+    'pixels, 32 px':
+        '像素，32 像素',
+    'latents, 64 px':
+        '潜变量，64 像素',
+    'Run both models first, then move the slider.':
+        '先运行两个模型，再拖动滑块。',
+    'Step {i} of {n} · σ = {sigma:.3f} · left: {a} · right: {b}':
+        '第 {i} 步，共 {n} 步 · σ = {sigma:.3f} · 左：{a} · 右：{b}',
+    "**Same compute, {ratio:.0f}× the pixels.** Both DiTs see {tokens} tokens, so a step costs about the same: {gp:.2f} vs {gl:.2f} GFLOP, {mp:.1f} vs {ml:.1f} ms here. The pixel model's token is a 4×4 patch of RGB ({pp} numbers); the latent model's is a 2×2 patch of latents ({pl} numbers), which the decoder turns into an 8×8 patch of pixels. **What the autoencoder costs:** one decode at the end, {dg:.2f} GFLOP, {dm:.1f} ms, about {steps_equiv:.1f} DiT steps. {n} steps: {tp:.0f} ms of DiT for 32 px, {tl:.0f} ms with the decode for 64 px (timings: the best of {k} eager calls each, on this machine, now).":
+        '**同样的计算量，{ratio:.0f} 倍的像素。** 两个 DiT 都看到 {tokens} 个 token，所以每一步的开销差不多：{gp:.2f} 对 {gl:.2f} GFLOP，这里测得 {mp:.1f} 对 {ml:.1f} 毫秒。像素模型的一个 token 是 4×4 的 RGB 块（{pp} 个数）；潜空间模型的一个 token 是 2×2 的潜变量块（{pl} 个数），解码器把它变成 8×8 的像素块。**自编码器的代价：** 最后解码一次，{dg:.2f} GFLOP，{dm:.1f} 毫秒，约等于 {steps_equiv:.1f} 个 DiT 步。{n} 步：32 像素的 DiT 用时 {tp:.0f} 毫秒，64 像素连同解码共 {tl:.0f} 毫秒（计时：在这台机器上、此刻，各取 {k} 次非编译调用中最快的一次）。',
+})
+
 # Generate's sampler line, "**unipc** — UniPC: ...", for each sampler (its first value is built with the page)
 from pipelines import SAMPLERS  # noqa: E402
 

@@ -63,15 +63,18 @@ def app_server():
 
 
 @pytest.fixture(scope="module")
-def tiny_runtime(tmp_path_factory, tiny_transformer, tiny_vae):
-    """The app's runtime serving the tiny random models instead of the shipped weights."""
+def tiny_runtime(tmp_path_factory, tiny_transformer, tiny_vae, tiny_latent_transformer):
+    """The app's runtimes serving tiny random models instead of the shipped weights: a pixel
+    model as the served one, a latent one (with the tiny autoencoder) beside it."""
     from pipelines import DiTText2ImagePipeline, make_scheduler
     from lab.runtime import Runtime, use_runtime
 
     path = tmp_path_factory.mktemp("weights")
     DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
     tiny_vae.save_pretrained(path / "vae")
-    use_runtime(Runtime(path, vae=path / "vae"))
+    latent = tmp_path_factory.mktemp("weights64")
+    DiTText2ImagePipeline(tiny_latent_transformer, make_scheduler("euler"), vae=tiny_vae).save_pretrained(latent)
+    use_runtime(Runtime(path, vae=path / "vae"), Runtime(latent, vae=latent / "vae", compile=False))
     yield
     use_runtime(None)
 

@@ -90,7 +90,7 @@ def test_generate_above_the_fold(page, shots):
     # an input error after a run: the red message, and no status of the previous run beside it
     page.locator("#gen-prompt textarea").fill("")
     page.locator("#gen-button").click()
-    page.wait_for_function("document.querySelector('#gen-status').innerText.trim() === ''")
+    page.wait_for_function("!document.querySelector('#gen-status').innerText.includes('Done')")
     page.locator("#gen-prompt textarea").fill("grinning face")
 
 
@@ -139,6 +139,9 @@ def test_scrub_forward_reverse_and_download_gif(page, shots, tmp_path):
     wait_text(page, "#trace-equations", "step 11 of 20")
     assert "10 of 20 steps done" in page.locator("#trace-position").inner_text()
     shown_whole(page, "#trace-uncond")  # the guidance panels are whole
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#trace-forward").bounding_box()
+    assert box["y"] + box["height"] <= 800, box  # Play is seen moving the pictures: they are above the fold
     page.screenshot(path=shots / "forward_reverse.png", full_page=True)
     page.locator("#export-button").click()
     link = page.locator("#export-file a").first
@@ -198,7 +201,8 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server, shots):
         pg.locator("#gen-button").click()
         wait_text(pg, "#gen-status", "完成")
         lines = [l for l in pg.locator("body").inner_text().splitlines() if l.strip()]
-        english = [l for l in lines if has_english(l) and l.strip() not in ("red apple", "Stop")]
+        kept = ("red apple", "ditlab-", "python -m")  # the prompt (user input), download file names, commands
+        english = [l for l in lines if has_english(l) and not any(k in l for k in kept)]
         assert not [l for l in english if len(l) > 25], english[:10]  # long English lines = untranslated text
         pg.screenshot(path=shots / "zh_generate.png", full_page=True)
         pg.get_by_role("tab", name="6 · 探索").click()

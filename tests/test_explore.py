@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny
 
 def test_sampler_race_reports_each_solver():
     gallery, fig, table, verdict = race.race("cat face", 0, 8, 1.0, progress=lambda *a, **k: None)
-    assert gallery.width > 4 * gallery.height and fig is not None  # five captioned tiles in a row
+    assert gallery.width > gallery.height and fig is not None  # five captioned tiles, three to a row
     rows = {r[0]: r for r in table}
     assert rows["euler"][2] == 8 and rows["heun"][2] == 15  # NFE: Heun calls the model twice per step but the last
     assert all(np.isfinite(r[3]) and r[3] > 0 for r in table)
@@ -143,3 +143,21 @@ def test_flow_in_2d_is_the_same_for_a_seed_and_restores_threads():
     assert len(a.losses) == flow2d.TRAIN_STEPS and f"Trained {flow2d.TRAIN_STEPS} steps" in note
     assert all(np.array_equal(a.paths[g], b.paths[g]) for g in a.paths)
     assert torch.get_num_threads() == threads
+
+
+def test_two_spaces_runs_both_models_from_one_prompt_and_counts_their_cost():
+    from lab import twospaces
+
+    out = dict(zip(twospaces.OUT.names, twospaces.two_spaces("red apple", 0, 4, 3.0)))
+    pixel, latent = out["runs"]
+    assert len(pixel.x0) == len(latent.x0) == 4
+    assert pixel.x0[0].shape == (32, 32, 3) and latent.x0[0].shape == (64, 64, 3)  # each at its own resolution
+    p, q = pixel.cost, latent.cost
+    assert p["tokens"] == 64 and q["tokens"] == 64  # tiny models: 32/4 and 16/2 patches a side, 8 x 8 tokens each
+    assert p["per_token"] == 4 * 4 * 3 and q["per_token"] == 2 * 2 * 4
+    assert p["gflop"] > 0 and q["gflop"] > 0 and q["decode_gflop"] > 0 and p["decode_gflop"] == 0
+    rows = out["table"]
+    assert rows[1][1] == "64×64" and rows[0][1] == "32×32" and rows[1][6] > 0
+    assert f"{q['decode_ms']:.1f} ms" in out["note"] and "4× the pixels" in out["note"]
+    image, info = twospaces.show_step(out["runs"], 2)
+    assert image.shape == (256, 2 * 256 + 8, 3) and "Step 2 of 4" in info  # both shown at one size

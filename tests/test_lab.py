@@ -369,3 +369,22 @@ def test_prompt_reading_known_words_paraphrases_and_nonsense():
     assert reading.UNKNOWN_NOTE in nonsense and "`##` " not in nonsense
     long = reading.read_prompt(" ".join(["word"] * 30))
     assert "reads only these" in long
+
+
+def test_inpaint_editor_gets_crisp_examples_that_come_back_exact(tmp_path):
+    """The editor shows the examples enlarged 8x (its own scaling blurs a 32-px image); the
+    handler takes them back to the exact 32-px pixels, so outside the mask nothing moves."""
+    shown = inpaint.display_examples()
+    big = PIL.Image.open(shown[0])
+    assert big.size == (256, 256)
+    path, _ = mask_png(tmp_path)
+    m = np.zeros((256, 256, 4), np.uint8)
+    m[32:128, 32:224] = 255  # the same region at the editor's size
+    PIL.Image.fromarray(m).save(tmp_path / "mask256.png")
+    out = run(inpaint.inpaint({"background": shown[0], "layers": [str(tmp_path / "mask256.png")]}, "", 1.0, 3, 3.0, 1, 1, 0))[1]
+    assert "exactly unchanged" in out[3]
+    from lab.inputs import editor_image_and_mask
+
+    image, mask = editor_image_and_mask({"background": shown[0], "layers": [str(tmp_path / "mask256.png")]})
+    assert np.array_equal(np.asarray(image), np.asarray(PIL.Image.open(example_images()[0]).convert("RGB")))
+    assert mask.sum() == 12 * 24
