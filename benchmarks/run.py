@@ -187,6 +187,36 @@ def decode_rows(reps: int, rows: list, results: dict) -> None:
         rows.append((f"latent model: {name}", f"{sec * 1000:.1f} ms", "fp32 autoencoder; interleaved with the DiT step"))
 
 
+def space_rows(reps: int, rows: list, results: dict) -> None:
+    """Issue 22's bar: 20 guided steps of the 64-px latent model, its decode included, against
+    the 32-px pixel model, both shipped pipelines at the app's precision, timed in turn in one
+    run; and each with its trace (every step's x-hat-0, decoded for the latent model)."""
+    from pipelines import LATENT_WEIGHTS
+
+    if not (LATENT_WEIGHTS / "model_index.json").exists():
+        return
+    pipes = {}
+    for name, path in (("pixel 32 px", WEIGHTS), ("latent 64 px", LATENT_WEIGHTS)):
+        pipe = DiTText2ImagePipeline.from_pretrained(path, use_safetensors=True)
+        pipe.set_progress_bar_config(disable=True)
+        precision = pipe.set_precision("auto")
+        pipe.set_sampler(DEFAULT_SAMPLER)
+        pipes[name] = pipe
+    def call(pipe, trace):
+        return lambda: pipe("red apple", num_inference_steps=20, guidance_scale=3.0, generator=torch.Generator().manual_seed(0),
+                            output_type="pt", return_trace=trace)
+    calls = {f"{name}{' + trace' * trace}": call(pipe, trace) for name, pipe in pipes.items() for trace in (False, True)}
+    with torch.no_grad():
+        secs = interleaved_times(calls, 2 * reps)
+    for name, sec in secs.items():
+        results[f"space_{name}"] = sec
+        rows.append((f"20 guided steps, {DEFAULT_SAMPLER}, {name} ({precision})", f"{sec:.3f} s",
+                     "pipeline call incl. the latent model's decode; interleaved with the other model"))
+    ratio = secs["latent 64 px"] / secs["pixel 32 px"]
+    results["space_ratio"] = ratio
+    rows.append(("latent 64 px / pixel 32 px, 20 guided steps", f"{ratio:.2f}×", "same run, timed in turn (target ≤ 1.5×)"))
+
+
 def cpu_description() -> str:
     """The CPU's model name and its bf16 / AMX flags, for the table's header."""
     text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
@@ -359,6 +389,25 @@ def training_rows(model_cls, cfg: dict, train_dtype, reps: int, quick: bool, row
                      "the same step, timed in turn with the eager one; training.train's default (`--no-compile` skips it)"))
 
 
+SECTION_END = "<!-- end of section -->"
+
+
+def write_section(out: Path, title: str, rows: list, threads: int, reps: int) -> None:
+    """Replace (or add) one `## title` section of the report, measured in a run of its own."""
+    header = f"CPU: {cpu_description()}, {threads} threads, torch {torch.__version__}. Medians of {2 * reps} interleaved rounds."
+    body = (f"## {title}\n\nProduced by `python benchmarks/run.py --quick --only-spaces` (a run of its own).\n\n{header}\n\n"
+            "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows) + f"\n{SECTION_END}\n")
+    print(body)
+    text = out.read_text() if out.exists() else ""
+    start = text.find(f"## {title}\n")
+    if start >= 0:
+        end = text.index(SECTION_END, start) + len(SECTION_END) + 1
+        text = text[:start] + body + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    out.write_text(text)
+
+
 def write_report(out: Path, rows: list, results: dict, threads: int, reps: int) -> None:
     table = "| measurement | result | how |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     table += "\n\n" + notes(results)
@@ -375,6 +424,7 @@ def write_report(out: Path, rows: list, results: dict, threads: int, reps: int) 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--only-spaces", action="store_true", help="only the pixel vs latent rows (a quick check; writes to --out)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "README.md")
     args = p.parse_args()
     reps = 3 if args.quick else 7
@@ -385,6 +435,10 @@ def main() -> None:
     torch.manual_seed(0)
     rows: list[tuple[str, str, str]] = []
     results: dict = {"threads": threads, "cpu_native_bf16": cpu_has_native_bf16(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
+    if args.only_spaces:
+        space_rows(reps, rows, results)
+        write_section(args.out, "Pixel vs latent model", rows, threads, reps)
+        return
     peak32, peak16 = gemm_rows(reps, rows, results)
 
     pipe = DiTText2ImagePipeline.from_pretrained(WEIGHTS, use_safetensors=True)
@@ -401,6 +455,7 @@ def main() -> None:
     achieved_rows(model, cfg, {"fp32": peak32, "bf16 weights": peak16}, rows, results)
     training_rows(type(model), cfg, best_autocast_dtype("cpu"), reps, args.quick, rows, results)
     decode_rows(reps, rows, results)
+    space_rows(reps, rows, results)
     view_timings(reps, rows, results)
 
     start = app_startup_seconds()  # `python app.py` until the page answers
