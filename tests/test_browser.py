@@ -154,6 +154,8 @@ def test_scrub_forward_reverse_and_download_gif(page, shots, tmp_path):
         assert im.format == "GIF" and im.n_frames == 21
         top = np.asarray(im.convert("RGB"))[:24]
     assert (top < 100).any()  # a title line is drawn into every frame
+    page.locator("#trace-button").click()  # a new run: the old export is no longer listed
+    page.wait_for_function("document.querySelectorAll('#export-file a').length === 0")
 
 
 def test_attention_tiles_whole_with_legend(page, shots):
@@ -239,3 +241,9 @@ def test_explore_views(page, shots):
     shown_whole(page, "#ae-latents")
     shown_whole(page, "#ae-recon")
     page.screenshot(path=shots / "autoencoder.png", full_page=True)
+    page.get_by_role("tab", name="Two spaces").click()
+    page.locator("#spaces-button").click()
+    wait_text(page, "#spaces-note", "the pixels")
+    shown_whole(page, "#spaces-strip")
+    assert "64×64" in page.locator("#spaces-table").inner_text()
+    page.screenshot(path=shots / "two_spaces.png", full_page=True)
