@@ -96,3 +96,14 @@ def test_evaluate_command_exists_and_says_what_it_reports(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "paraphrase top-5" in out.stdout and "--set" in out.stdout
+
+
+def test_two_models_grids_stack_row_by_row_at_the_larger_size():
+    import torch
+
+    from training.evaluate import stacked_grids
+
+    small, big = torch.zeros(16, 3, 32, 32), torch.ones(16, 3, 64, 64)
+    grid = stacked_grids(small, big)
+    assert grid.shape == (32, 3, 64, 64)
+    assert [float(grid[i].mean()) for i in (0, 8, 16, 24)] == [0.0, 1.0, 0.0, 1.0]  # row of the first, then its row of the second

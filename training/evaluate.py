@@ -194,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sampler", default=None, help="override the saved scheduler")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--write-grids", action="store_true", help="write grid.png, eval_grid.png and oov_grid.png into <weights>")
+    p.add_argument("--compare-with", type=Path, default=None,
+                   help="another saved pipeline (e.g. the 32-px model): write its fixed and out-of-vocabulary grids above "
+                        "these weights' into <weights>/grid_vs.png and oov_grid_vs.png, each tile at the larger model's size")
     args = p.parse_args(argv)
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
@@ -207,10 +210,25 @@ def main(argv: list[str] | None = None) -> None:
         save_grid(gen[: len(captions)], args.weights / "eval_grid.png")
         save_grid(prompt_grid(pipe), args.weights / "grid.png")  # the quality gate compares against this
         save_grid(oov_grid(pipe), args.weights / "oov_grid.png")
+    if args.compare_with:
+        other = DiTText2ImagePipeline.from_pretrained(args.compare_with, use_safetensors=True)
+        other.set_progress_bar_config(disable=True)
+        for make, name in ((prompt_grid, "grid_vs.png"), (oov_grid, "oov_grid_vs.png")):
+            save_grid(stacked_grids(make(other), make(pipe)), args.weights / name, scale=2)
     metrics["num_images"] = len(ds)
     print(json.dumps(metrics, indent=1))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))
+
+
+def stacked_grids(top: torch.Tensor, bottom: torch.Tensor, cols: int = 8) -> torch.Tensor:
+    """Two models' grids of the same prompts, row by row: each row of `top` above the same row of
+    `bottom`, every image enlarged (nearest neighbour) to the larger of the two sizes."""
+    size = max(top.shape[-1], bottom.shape[-1])
+    up = lambda x: torch.nn.functional.interpolate(x, size=(size, size), mode="nearest")  # noqa: E731
+    top, bottom = up(top), up(bottom)
+    rows = [torch.cat([top[r:r + cols], bottom[r:r + cols]]) for r in range(0, len(top), cols)]
+    return torch.cat(rows)
 
 
 @torch.no_grad()
