@@ -17,7 +17,7 @@ from lab.explain import create_explain
 from lab.explore import create_explore
 from lab.generate import create_generate
 from lab.inpaint import create_inpaint
-from lab.i18n import I18N, tr
+from lab.i18n import I18N, localize, tr
 from lab.inputs import MAX_UPLOAD_MB
 from lab.reading import warm_in_background
 from lab.runtime import runtime
@@ -36,15 +36,15 @@ Model: our own DiT, trained with `python -m training.train` (model card: `weight
 Data: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).
 """
 
-# 32-pixel images enlarged by the browser stay crisp squares; wide equations scroll in their box
-# on a narrow screen instead of being cut.
+# 32-pixel images enlarged by the browser stay crisp squares; on a phone the equations shrink to
+# fit 400 px (the longest, with this step's numbers, is about 45 characters), scrolling only beyond that.
 CSS = """
 img, canvas { image-rendering: pixelated; }
 .fit-img img { width: 100%; height: 100%; object-fit: contain; }
 .hidden-proxy { display: none !important; }
 #trace-equations { overflow-x: auto; }
 #trace-equations .katex-display { overflow-x: auto; overflow-y: hidden; }
-@media (max-width: 600px) { #trace-equations .katex-display { font-size: 0.8em; } }
+@media (max-width: 600px) { #trace-equations .katex-display { font-size: 0.6em; } }
 """
 
 TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpaint", create_inpaint),
@@ -63,6 +63,7 @@ def build() -> gr.Blocks:
                 with gr.Tab(tr(label), id=tab_id):
                     create()
         gr.Markdown(FOOTER)
+        localize(demo)  # static texts to i18n keys, every handler to the request's language
     demo.queue(default_concurrency_limit=1, max_size=16)
     return demo
 

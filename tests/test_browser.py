@@ -244,6 +244,8 @@ def test_explore_views(page, shots):
     page.get_by_role("tab", name="Two spaces").click()
     page.locator("#spaces-button").click()
     wait_text(page, "#spaces-note", "the pixels")
+    page.locator("#spaces-strip img").wait_for()
+    page.wait_for_function("() => document.querySelector('#spaces-strip img').complete")
     shown_whole(page, "#spaces-strip")
     assert "64×64" in page.locator("#spaces-table").inner_text()
     page.screenshot(path=shots / "two_spaces.png", full_page=True)
