@@ -94,9 +94,13 @@ def read_prompt(prompt) -> str:
 
 
 def create_reading(prompt: gr.Textbox) -> gr.Markdown:
-    """The reading under a prompt box, updated when the prompt changes (no model call)."""
+    """The reading under a prompt box: filled when the page loads, updated when the prompt
+    changes (no DiT call: the tokenizer and the text encoder only)."""
+    from gradio.context import get_blocks_context
+
     out = gr.Markdown(elem_id="prompt-reading")
     prompt.change(read_prompt, prompt, out, api_name="read_prompt", trigger_mode="always_last", show_progress="hidden")
+    get_blocks_context().root_block.load(read_prompt, prompt, out, api_name=False, show_progress="hidden")
     return out
 
 

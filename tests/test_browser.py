@@ -200,8 +200,10 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server, shots):
         assert pg.get_by_role("tab", name="1 · 生成").is_visible()
         body = pg.locator("body").inner_text()
         assert "提示词必须使用英文" in body and "看一个扩散模型如何工作" in body
+        wait_text(pg, "#prompt-reading", "词片")  # how the model reads the prompt, filled on load, in Chinese
         pg.locator("#gen-button").click()
         wait_text(pg, "#gen-status", "完成")
+        pg.wait_for_function("document.querySelectorAll('#gen-gallery img').length >= 4")
         lines = [l for l in pg.locator("body").inner_text().splitlines() if l.strip()]
         kept = ("red apple", "ditlab-", "python -m")  # the prompt (user input), download file names, commands
         english = [l for l in lines if has_english(l) and not any(k in l for k in kept)]
