@@ -85,11 +85,15 @@ def translate(value, lang: str):
     return value
 
 
-def localized(fn: Callable) -> Callable:
+def localized(fn: Callable, tables: dict[int, list[str]] | None = None) -> Callable:
     """`fn` as a Gradio handler that speaks the request's language: Gradio passes the request
     (a `request: gr.Request` parameter, added here), `say` reads it while `fn` runs (for a
     generator: while each step of it runs, on whichever worker thread), and the outputs and
-    error messages are translated on the way out."""
+    error messages are translated on the way out. `tables`: output position -> the English
+    headers of a Dataframe there; its rows go out with the headers in the request's language
+    (a table sent as bare rows would show the component's headers, which Gradio does not
+    translate after an update)."""
+    tables = tables or {}
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
     cut = next((i for i, p in enumerate(params) if p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD)), len(params))
@@ -120,14 +124,14 @@ def localized(fn: Callable) -> Callable:
                     raise _translated_error(e, lang) from None
                 finally:
                     LANG.reset(token)
-                yield translate(item, lang)
+                yield with_headers(translate(item, lang), tables, lang)
     else:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             lang, arguments = split(args, kwargs)
             token = LANG.set(lang)
             try:
-                return translate(fn(**arguments), lang)
+                return with_headers(translate(fn(**arguments), lang), tables, lang)
             except gr.Error as e:
                 raise _translated_error(e, lang) from None
             finally:
@@ -137,6 +141,18 @@ def localized(fn: Callable) -> Callable:
     wrapper.__localized__ = True
     wrapper.__annotations__ = {"request": gr.Request}  # only what Gradio must resolve: it finds the request by this hint
     return wrapper
+
+
+def with_headers(outputs, tables: dict[int, list[str]], lang: str):
+    """Each table output (bare rows) as {"headers": ..., "data": rows}, headers in `lang`."""
+    if not tables:
+        return outputs
+    single = not isinstance(outputs, tuple)
+    items = [outputs] if single else list(outputs)
+    for i, headers in tables.items():
+        if i < len(items) and isinstance(items[i], list):
+            items[i] = {"headers": [translate(h, lang) for h in headers], "data": items[i]}
+    return items[0] if single else tuple(items)
 
 
 def _translated_error(e: gr.Error, lang: str) -> gr.Error:
@@ -150,7 +166,8 @@ def localize(root: gr.Blocks) -> None:
     gr.Blocks()` block, after the tabs are built (the page's config is made on leaving it)."""
     for block_fn in root.fns.values():
         if callable(block_fn.fn) and not getattr(block_fn.fn, "__localized__", False):
-            block_fn.fn = localized(block_fn.fn)
+            tables = {i: list(o.headers) for i, o in enumerate(block_fn.outputs) if isinstance(o, gr.Dataframe) and o.headers}
+            block_fn.fn = localized(block_fn.fn, tables)
     for block in root.blocks.values():
         for attr in TRANSLATED_ATTRS:
             text = getattr(block, attr, None)

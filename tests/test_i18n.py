@@ -80,3 +80,16 @@ def test_errors_and_figures_in_chinese():
     ax = fig.axes[0]
     assert "误差" in ax.get_title() and "模型调用次数" in ax.get_xlabel()
     assert all("阶数" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+@pytest.mark.usefixtures("tiny_runtime")
+def test_tables_go_out_with_headers_in_the_browsers_language():
+    """A table sent as bare rows would show the component's i18n key as its header: the app's
+    handlers send their tables with the headers in the request's language."""
+    import app
+
+    fn = next(bf for bf in app.demo.fns.values() if bf.api_name == "race").fn
+    zh = fn("cat face", 0, 4, 2.0, lambda *a, **k: None, ZH_REQUEST)[2]
+    en = fn("cat face", 0, 4, 2.0, lambda *a, **k: None, EN_REQUEST)[2]
+    assert zh["headers"] == ["求解器", "步数", "NFE", "RMSE", "实测阶数"] and en["headers"][4] == "measured order"
+    assert [r[0] for r in zh["data"]] == ["euler", "heun", "dpm++2m", "unipc"]
