@@ -86,7 +86,7 @@ def test_generate_above_the_fold(page, shots):
     page.wait_for_function("document.querySelectorAll('#gen-gallery img').length >= 4")
     assert "steps done" in page.locator("#gen-scrub-info").inner_text()  # the scrubber is filled too
     page.screenshot(path=shots / "generate.png")
-    assert "word pieces" in page.locator("#prompt-reading").inner_text().lower()  # how the model reads the prompt
+    wait_text(page, "#prompt-reading", "Word pieces")  # how the model reads the prompt (its vocabulary encodes at start-up)
     # an input error after a run: the red message, and no status of the previous run beside it
     page.locator("#gen-prompt textarea").fill("")
     page.locator("#gen-button").click()
@@ -99,6 +99,8 @@ def test_compare_two_prompts(page, shots):
     page.locator("#cmp-accordion").click()
     page.locator("#cmp-button").click()
     wait_text(page, "#cmp-status", "part ways at")
+    page.locator("#cmp-strip img").wait_for()
+    page.wait_for_function("() => document.querySelector('#cmp-strip img').complete")
     shown_whole(page, "#cmp-strip")
     page.locator("#cmp-slider input[type=range]").fill("2")
     wait_text(page, "#cmp-step-info", "Step 2 of")
