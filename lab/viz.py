@@ -247,13 +247,14 @@ def finished(fig, margins: dict | None = None):
 
 
 # the schedule figure's layout, fixed: it is redrawn at every move of the trace's slider
-SCHEDULE_MARGINS = dict(left=0.07, right=0.98, bottom=0.3, top=0.89, wspace=0.04)
+SCHEDULE_MARGINS = dict(left=0.09, right=0.98, bottom=0.32, top=0.89, wspace=0.04)
 
 
 def schedule_figure(sigmas: list[float], current: int | None = None, current_sigma: float | None = None, title: str = "Noise schedule"):
     """sigma (noise) and 1 - sigma (signal) against the sampler's steps, with the training
     distribution of sigma (logit-normal) on the side, and the current step marked."""
-    fig, (ax, ax2) = subplots(1, 2, figsize=(7.5, 3.2), gridspec_kw={"width_ratios": [3, 1]})
+    # 6 inches wide with 10-11 pt text: still readable when a phone shrinks it to 400 px
+    fig, (ax, ax2) = subplots(1, 2, figsize=(6, 3.4), gridspec_kw={"width_ratios": [3, 1]})
     steps = np.arange(len(sigmas))
     s = np.asarray(sigmas)
     ax.plot(steps, s, "o-", ms=3, color="#d62728", label=say("σ (noise weight)"))
@@ -267,16 +268,17 @@ def schedule_figure(sigmas: list[float], current: int | None = None, current_sig
         ax.plot([k], [current_sigma], "o", ms=9, color="k", zorder=5)
     ax.set_xlabel(say("reverse step (noise → data)"))
     ax.set_ylim(-0.03, 1.03)
-    ax.set_title(say(title), fontsize=10)
+    ax.set_title(say(title), fontsize=11)
+    ax.tick_params(labelsize=10)
     # below the axes: the two lines cross in the middle, so no corner inside is free of them
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     grid = np.linspace(0.001, 0.999, 400)
     logit = np.log(grid / (1 - grid))
     dens = np.exp(-(logit**2) / 2) / np.sqrt(2 * np.pi) / (grid * (1 - grid))
     ax2.plot(dens, grid, color="#555")
     ax2.fill_betweenx(grid, 0, dens, alpha=0.2, color="#555")
-    ax2.set_title(say("σ seen in training"), fontsize=10)
+    ax2.set_title(say("σ seen in training"), fontsize=11)
     ax2.set_ylim(-0.03, 1.03)
     ax2.set_xticks([])
     ax2.tick_params(labelleft=False)  # the same σ axis as the left panel's

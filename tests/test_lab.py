@@ -388,3 +388,35 @@ def test_inpaint_editor_gets_crisp_examples_that_come_back_exact(tmp_path):
     image, mask = editor_image_and_mask({"background": shown[0], "layers": [str(tmp_path / "mask256.png")]})
     assert np.array_equal(np.asarray(image), np.asarray(PIL.Image.open(example_images()[0]).convert("RGB")))
     assert mask.sum() == 12 * 24
+
+
+def test_legends_sit_outside_the_curves():
+    """Every figure whose legend would cover its lines puts it above or below the axes."""
+    from lab import compare, race, viz
+
+    def outside(fig) -> bool:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        ax = fig.axes[0]
+        legend, box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+        return legend.y1 <= box.y0 + 1 or legend.y0 >= box.y1 - 1
+
+    pairs = compare.Pairs([np.zeros((2, 2, 3), np.uint8)] * 3, [np.zeros((2, 2, 3), np.uint8)] * 3, [1.0, 0.6, 0.3],
+                          [0.3, 0.2, 0.1], [0.1, 0.2, 0.3])
+    figures = [viz.schedule_figure([1.0, 0.5, 0.0], current=1), race.error_figure({"euler": [(4, 0.3), (8, 0.1)]}),
+               compare.distance_figure(pairs, 1)]
+    assert all(outside(f) for f in figures)
+
+
+def test_no_panel_label_covers_a_plot():
+    """Gradio draws a component's label over its top-left corner: on a plot it covered the
+    figure's title. Every plot is titled inside the figure and shows no label."""
+    import gradio as gr
+
+    import app
+
+    plots = [b for b in app.demo.blocks.values() if isinstance(b, gr.Plot)]
+    assert len(plots) >= 7 and not [p.elem_id for p in plots if p.show_label]
