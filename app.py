@@ -54,7 +54,6 @@ TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpain
 
 def build() -> gr.Blocks:
     runtime()  # load the model before the first request
-    warm_in_background()  # the prompt reading's vocabulary vectors
     # delete_cache: every 10 minutes, files older than 30 minutes leave Gradio's cache (a Space runs for months)
     with gr.Blocks(title="DiT Lab", delete_cache=(600, 1800)) as demo:
         gr.Markdown(INTRO)
@@ -73,5 +72,8 @@ logging.getLogger("pipelines").setLevel(logging.INFO)  # e.g. when the backgroun
 demo = build()
 
 if __name__ == "__main__":
+    # the prompt reading's vocabulary vectors, on a daemon thread while the server starts; only
+    # when serving: a process that imports the app and exits would end that thread mid-op
+    warm_in_background()
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, css=CSS,
                 max_file_size=f"{MAX_UPLOAD_MB}mb", i18n=I18N)
