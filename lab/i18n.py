@@ -175,8 +175,12 @@ def localize(root: gr.Blocks) -> None:
                 setattr(block, attr, I18N(key_of(text)))
         if isinstance(block, (gr.Markdown, gr.Button)) and isinstance(block.value, str) and key_of(block.value):
             block.value = str(I18N(key_of(block.value)))
-        if isinstance(block, (gr.Dataframe, gr.Dataset)) and block.headers:
-            block.headers = [I18N(key_of(h)) if isinstance(h, str) and key_of(h) else h for h in block.headers]
+        if isinstance(block, gr.Dataframe) and block.headers:
+            block.headers = [I18N(key_of(h)) if key_of(h) else h for h in block.headers]
+        if isinstance(block, gr.Dataset):
+            # an Examples table's header row repeats its inputs' labels, and Gradio shows a
+            # header's i18n key as it is: no header row (the table's label says what it fills)
+            block.headers = []
 
 
 def visible_english(root: gr.Blocks) -> list[str]:
@@ -189,7 +193,7 @@ def visible_english(root: gr.Blocks) -> list[str]:
         if isinstance(block, (gr.Markdown, gr.Button)):
             texts.append(block.value)
         if isinstance(block, (gr.Dataframe, gr.Dataset)):
-            texts += list(block.headers or [])
+            texts += [h for h in block.headers or [] if isinstance(h, str)]
         missing += [t for t in texts if isinstance(t, str) and not t.startswith("__i18n__") and has_english(t)]
     return missing
 

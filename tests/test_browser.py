@@ -207,6 +207,7 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server, shots):
         wait_text(pg, "#gen-status", "完成")
         pg.wait_for_function("document.querySelectorAll('#gen-gallery img').length >= 4")
         lines = [l for l in pg.locator("body").inner_text().splitlines() if l.strip()]
+        assert "__i18n__" not in pg.locator("body").inner_text()  # no raw translation key shown anywhere
         kept = ("red apple", "ditlab-", "python -m")  # the prompt (user input), download file names, commands
         english = [l for l in lines if has_english(l) and not any(k in l for k in kept)]
         assert not [l for l in english if len(l) > 25], english[:10]  # long English lines = untranslated text
