@@ -215,6 +215,7 @@ def test_chinese_browser_gets_the_chinese_ui(browser, app_server, shots):
         pg.get_by_role("tab", name="6 · 探索").click()
         pg.get_by_role("tab", name="采样器赛跑").click()
         assert pg.get_by_role("button", name="开始赛跑").is_visible()
+        assert "__i18n__" not in pg.locator("body").inner_text()  # the race table's headers, before any run
     finally:
         context.close()
 
