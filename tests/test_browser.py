@@ -65,6 +65,12 @@ def wait_text(page, selector: str, text: str) -> None:
     )
 
 
+def wait_image(page, selector: str) -> None:
+    """Until the image in `selector` has arrived and is decoded (its size is known)."""
+    page.locator(f"{selector} img").wait_for()
+    page.wait_for_function("(s) => document.querySelector(s + ' img').complete", arg=selector)
+
+
 def shown_whole(page, selector: str) -> None:
     """The image is drawn at least 120 px wide and no part of it is cut off by its box."""
     ok = page.evaluate(
@@ -99,8 +105,7 @@ def test_compare_two_prompts(page, shots):
     page.locator("#cmp-accordion").click()
     page.locator("#cmp-button").click()
     wait_text(page, "#cmp-status", "part ways at")
-    page.locator("#cmp-strip img").wait_for()
-    page.wait_for_function("() => document.querySelector('#cmp-strip img').complete")
+    wait_image(page, "#cmp-strip")
     shown_whole(page, "#cmp-strip")
     page.locator("#cmp-slider input[type=range]").fill("2")
     wait_text(page, "#cmp-step-info", "Step 2 of")
@@ -242,16 +247,14 @@ def test_explore_views(page, shots):
     page.get_by_role("tab", name="The autoencoder").click()
     page.locator("#ae-button").click()
     wait_text(page, "#ae-note", "dB")
-    page.locator("#ae-latents img").wait_for()
-    page.wait_for_function("() => document.querySelector('#ae-latents img').complete")
+    wait_image(page, "#ae-latents")
     shown_whole(page, "#ae-latents")
     shown_whole(page, "#ae-recon")
     page.screenshot(path=shots / "autoencoder.png", full_page=True)
     page.get_by_role("tab", name="Two spaces").click()
     page.locator("#spaces-button").click()
     wait_text(page, "#spaces-note", "the pixels")
-    page.locator("#spaces-strip img").wait_for()
-    page.wait_for_function("() => document.querySelector('#spaces-strip img').complete")
+    wait_image(page, "#spaces-strip")
     shown_whole(page, "#spaces-strip")
     assert "64×64" in page.locator("#spaces-table").inner_text()
     page.screenshot(path=shots / "two_spaces.png", full_page=True)
