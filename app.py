@@ -44,7 +44,7 @@ img, canvas { image-rendering: pixelated; }
 .hidden-proxy { display: none !important; }
 #trace-equations { overflow-x: auto; }
 #trace-equations .katex-display { overflow-x: auto; overflow-y: hidden; }
-@media (max-width: 600px) { #trace-equations .katex-display { font-size: 0.6em; } }
+@media (max-width: 600px) { #trace-equations .katex { font-size: 0.62em !important; } }
 """
 
 TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpaint", create_inpaint),

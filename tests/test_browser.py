@@ -101,6 +101,8 @@ def test_generate_above_the_fold(page, shots):
 
 
 def test_compare_two_prompts(page, shots):
+    page.reload()  # a clean page: the last test left an input error on Generate's outputs
+    page.wait_for_selector("#gen-button")
     page.get_by_role("tab", name="1 · Generate").click()
     page.locator("#cmp-accordion").click()
     page.locator("#cmp-button").click()
@@ -186,7 +188,11 @@ def test_phone_width(browser, app_server, shots):
         pg.locator("#trace-button").click()
         wait_text(pg, "#trace-equations", "Forward")
         width = pg.evaluate("document.documentElement.scrollWidth")
-        assert width <= 410  # nothing makes the whole page scroll sideways; equations scroll in their box
+        assert width <= 410  # nothing makes the whole page scroll sideways
+        pg.wait_for_selector("#trace-equations .katex")  # typeset
+        cut = pg.evaluate("""() => [...document.querySelectorAll('#trace-equations .katex-display, #trace-equations .katex')]
+                             .filter(e => e.scrollWidth > e.clientWidth + 1).length""")
+        assert cut == 0  # every equation fits the phone's width: none is cut or hidden in a scroll box
         pg.locator("#trace-equations").scroll_into_view_if_needed()
         pg.screenshot(path=shots / "phone_forward_reverse.png")
     finally:
