@@ -221,7 +221,7 @@ def figure(state: Flow2D | None, k):
 
 def export_gif(state) -> str:
     if not isinstance(state, Flow2D):
-        raise inputs.fail("Train the flow first, then export it.")
+        raise inputs.fail(say("Train the flow first, then export it."))
     frames = []
     for k in range(state.steps + 1):
         from matplotlib.backends.backend_agg import FigureCanvasAgg

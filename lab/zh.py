@@ -499,6 +499,8 @@ ZH.update({
 
 # Explore · Two spaces
 ZH.update({
+    'Train the flow first, then export it.':
+        '请先训练并流动，再导出。',
     'Two spaces':
         '两种空间',
     "### Two spaces\nThe same prompt and seed on the 32-px model, which diffuses pixels, and on the 64-px model, which diffuses an autoencoder's latents. Same transformer size, same number of tokens: what does each step cost?":
