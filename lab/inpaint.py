@@ -110,7 +110,7 @@ def create_inpaint() -> None:
     gr.Markdown("Paint over part of the image (magenta brush; white is there for dark images). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
-            editor = gr.ImageEditor(
+            editor = inputs.MaskEditor(
                 value=examples[0] if examples else None, type="filepath", image_mode="RGBA", label="Image + mask",
                 brush=gr.Brush(default_size=4, colors=["#ff00ff", "#ffffff"], color_mode="fixed"),  # magenta first: white vanishes on white emoji
                 eraser=gr.Eraser(default_size=4), transforms=(), layers=False, canvas_size=(256, 256), height=360,

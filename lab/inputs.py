@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 
 import gradio as gr
+from gradio.components.image_editor import EditorData
+from pydantic import ValidationError
 import numpy as np
 import PIL.Image
 import PIL.ImageOps
@@ -187,6 +189,30 @@ def shrink_enlargement(im: PIL.Image.Image, size: int) -> PIL.Image.Image | None
 
 
 # -------------------------------------------------------------------- masks
+class _CheckedEditorData(EditorData):
+    """The editor's payload, validated as Gradio does, but a value of the wrong shape (an API
+    call sending a string, say) is answered with a sentence, not pydantic's report. The fields,
+    and so the check that uploaded paths are Gradio's own, are unchanged."""
+
+    model_config = {**EditorData.model_config, "title": "EditorData"}  # the API's schema stays Gradio's
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs):
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError:
+            raise fail(say("{control}: expected the editor's value, {{'background': image, 'layers': [mask images]}}.",
+                           control="Image + mask")) from None
+
+
+class MaskEditor(gr.ImageEditor):
+    """gr.ImageEditor (the same component in the browser) with that clearer check."""
+
+    is_template = True  # the browser draws it as the ImageEditor it is
+    data_model = _CheckedEditorData
+
+
+# -------------------------------------------------------------------- masks (checks)
 def editor_image_and_mask(value, control: str = "Image + mask", size: int = SIZE) -> tuple[PIL.Image.Image, np.ndarray]:
     """The Inpaint editor's value -> (size x size RGB image, size x size float mask, 1 = repaint).
 
