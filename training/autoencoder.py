@@ -192,9 +192,9 @@ Left out of every training set: {blocked} (an obscene gesture and tobacco; every
 """
 
 
-DIT_SECTION = """## The latent DiT (in training)
-The same `DiTTransformer` on the 16×16×4 latents with patch 2: 64 tokens, the 32-px model's cost per step. Its gate
-has not been run yet; until it passes, the app keeps the 32-px model. How to start it was decided side by side, one
+DIT_SECTION = """## The latent DiT
+The same `DiTTransformer` on the 16×16×4 latents with patch 2: 64 tokens, the 32-px model's cost per step. Its gate is
+at the end of this section; until it passes, the app keeps the 32-px model. How to start it was decided side by side, one
 thread each, {minutes} minutes, judged on the tuning set (`python scripts/curve.py runs/latent-<arm>/snap-* --vae
 weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guidance 5):
 
@@ -209,10 +209,57 @@ weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guida
 The warm start is continued (`--resume --run-dir runs/latent-warm`, then phases that warm-start from the exported
 weights). History, tuning set as above:
 
-| phase | minutes in all | images seen | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
+| phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
 |---|---|---|---|---|---|
 {phases}
+{gate}"""
+
+GATE_SECTION = """
+### Sampling settings, chosen on the tuning set
+`python scripts/sweep.py weights/dit-emoji-64 ...` (judge name top-5 + paraphrase top-5, 2 images per prompt):
+
+| sampler | guidance | steps | name top-5 | paraphrase top-5 |
+|---|---|---|---|---|
+{sweep}
+
+### Gate (the gate set, never used for a choice)
+`{command}`: {sampler}, {steps} steps, guidance {guidance:g}; the judge reads the 64-px images downsampled to 32 px.
+
+| | this model (64 px, latent) | the 32-px pixel model | target |
+|---|---|---|---|
+| name top-5 (of ceiling) | {name:.1%} ({name_c:.1%}) | {ref_name:.1%} ({ref_name_c:.1%}) | ≥ the 32-px model's, at least 90 % of ceiling |
+| paraphrase top-5 | {para:.1%} | {ref_para:.1%} | ≥ 64 % |
+
+{verdict}
+
+### Grids beside the 32-px model's
+`python -m training.evaluate weights/dit-emoji-64 --write-grids --compare-with weights/dit-emoji`: each pair of rows is
+the 32-px model (above, enlarged 2×) and this model (below), same prompts and seeds.
+
+![fixed 8-prompt grid, 32 px above 64 px](grid_vs.png)
+![out-of-vocabulary grid, 32 px above 64 px](oov_grid_vs.png)
+
+{reading}
 """
+
+
+def gate_section(folder: Path) -> str:
+    """The sweep, the gate against the 32-px model's and the grids ("" before the gate has run)."""
+    ev = Path(folder) / "evaluation"
+    if not (ev / "gate.json").exists():
+        return ""
+    gate, ref = json.loads((ev / "gate.json").read_text()), json.loads((Path(folder).parent / "dit-emoji" / "evaluation" / "gate.json").read_text())
+    sweep = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip() and '"best"' not in line]
+    rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
+    passed = gate["generated_top5"] >= ref["generated_top5"] and gate["top5_vs_ceiling"] >= 0.9 and gate["paraphrase_top5"] >= 0.64
+    verdict = ("**The gate passes.**" if passed else
+               "**The gate does not pass yet**: training continues in phases from these weights; the app keeps the 32-px model.")
+    reading = (ev / "grid_reading.md").read_text().strip() if (ev / "grid_reading.md").exists() else ""
+    return GATE_SECTION.format(sweep=rows, command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
+                               sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
+                               name=gate["generated_top5"], name_c=gate["top5_vs_ceiling"], ref_name=ref["generated_top5"],
+                               ref_name_c=ref["top5_vs_ceiling"], para=gate["paraphrase_top5"], ref_para=ref["paraphrase_top5"],
+                               verdict=verdict, reading=reading)
 
 
 def dit_section(folder: Path) -> str:
@@ -236,7 +283,8 @@ def dit_section(folder: Path) -> str:
                           f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
     if not rows:
         return ""
-    return DIT_SECTION.format(minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows), phases="\n".join(phases))
+    return DIT_SECTION.format(minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows), phases="\n".join(phases),
+                              gate=gate_section(folder))
 
 
 def write_card(folder: Path) -> Path:
