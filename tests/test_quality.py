@@ -82,3 +82,29 @@ def test_autoencoder_reconstruction_gate():
     assert figures["gate_emoji"] == 200 and figures["judge_top5_originals"] > 0.9
     assert figures["psnr_mean"] >= VAE_PSNR, figures
     assert figures["judge_top5_originals"] - figures["judge_top5_reconstructions"] <= VAE_JUDGE_LOSS, figures
+
+
+@pytest.fixture(scope="module")
+def latent_gate():
+    """The latent model on the gate set, with the settings chosen on the tuning set (gate.json)."""
+    import json
+
+    chosen = json.loads((LATENT / "evaluation" / "gate.json").read_text())
+    p = DiTText2ImagePipeline.from_pretrained(LATENT, use_safetensors=True)
+    p.set_progress_bar_config(disable=True)
+    p.set_sampler(chosen["sampler"])
+    return evaluate(p, EmojiDataset.load(), images_per_caption=2, steps=chosen["steps"], guidance=chosen["guidance_scale"])
+
+
+# The shipped latent model's measured values less a margin: a worse export fails. Its issue's
+# gate (at least the 32-px model's 0.951 of ceiling on names) is not met yet, so this guards the
+# level reached, not the target (weights/dit-emoji-64/README.md).
+LATENT_NAME_TOP5_VS_CEILING = 0.85  # measured 0.893
+LATENT_PARAPHRASE_TOP5 = 0.60  # measured 0.664
+
+
+def test_latent_model_on_the_gate_set(latent_gate):
+    metrics, images, captions = latent_gate
+    assert len(captions) == 64 and torch.isfinite(images).all()
+    assert metrics["top5_vs_ceiling"] >= LATENT_NAME_TOP5_VS_CEILING, metrics
+    assert metrics["paraphrase_top5"] >= LATENT_PARAPHRASE_TOP5, metrics
