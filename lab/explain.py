@@ -10,6 +10,7 @@ explicit-softmax path of its cross-attention), averaged over heads and blocks.
 from __future__ import annotations
 
 import gradio as gr
+from gradio.context import get_blocks_context
 import numpy as np
 import PIL.Image
 import torch
@@ -123,7 +124,9 @@ def colour_scale(tokens: list[str], heats: list[np.ndarray]) -> float:
 
 def create_explain() -> None:
     gr.Markdown("## The model\nThe DiT of the shipped weights, drawn with its real sizes.")
-    gr.HTML(architecture())
+    drawing = gr.HTML(architecture(), elem_id="architecture")
+    # drawn again for each visitor, in the visitor's language (the page's copy is English)
+    get_blocks_context().root_block.load(architecture, None, drawing, api_name=False, show_progress="hidden")
     gr.Markdown(HOW_TEXT, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}])
     with gr.Row():
         sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")

@@ -201,7 +201,7 @@ def visible_english(root: gr.Blocks) -> list[str]:
 ENGLISH_KEPT = re.compile(r"`[^`]*`|DPM-Solver\+\+|all-MiniLM-L6-v2|\.png|\$\$.*?\$\$|\$[^$]*\$|\([^()]*\)|\[[^\]]*\]|<[^>]*>|https?://\S+|\{[^{}]*\}|“[^”]*”|"
                           r"\b(DiT|DiTs|MiniLM|PNG|GIF|MP4|RePaint|PixArt|Heun|Euler|UniPC|DDPM|VP|PSNR|SSIM|"
                           r"CFG|ODE|MLP|NFE|RMSE|GFLOP|emoji|Twemoji|Noto|CC-BY|Apache|API|x_t|x_0|dB|px|Transformer|token|tokens|diffusers|"
-                          r"seed|Google|Twitter|Chamfer|logit-normal|adaLN-Zero|Inc|CPU|SVG|RGB|euler|heun|dpm|unipc)\b", re.S | re.I)
+                          r"seed|Google|Twitter|Chamfer|logit-normal|adaLN-Zero|U-ViT|Inc|CPU|SVG|RGB|euler|heun|dpm|unipc)\b", re.S | re.I)
 
 
 def has_english(text: str) -> bool:

@@ -299,8 +299,8 @@ def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
     els = []
     y0, bw = 20, 150
     xs = [10 + i * 165 for i in range(6)]
-    els.append(box(xs[0], y0, bw, 56, f"x_t: {s}×{s}×{c}", "#fde2e2", "noisy image"))
-    els.append(box(xs[1], y0, bw, 56, f"patchify {p}×{p}", "#fff2cc", f"{t} tokens × {d} + positions"))
+    els.append(box(xs[0], y0, bw, 56, f"x_t: {s}×{s}×{c}", "#fde2e2", say("noisy image")))
+    els.append(box(xs[1], y0, bw, 56, say("patchify {p}×{p}", p=p), "#fff2cc", say("{t} tokens × {d} + positions", t=t, d=d)))
     block_w = (xs[4] - xs[2] + bw) / depth
     for i in range(depth):
         bx = xs[2] + i * block_w
@@ -311,22 +311,23 @@ def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
             a = xs[2] + i * block_w + block_w / 2
             b = xs[2] + (depth - 1 - i) * block_w + block_w / 2
             els.append(f'<path d="M{a},{y0} C{a},{y0 - 14 - 3 * i} {b},{y0 - 14 - 3 * i} {b},{y0}" fill="none" stroke="#6aa84f" stroke-width="1.5"/>')
-    els.append(box(xs[5], y0, bw, 56, "unpatchify + 3×3 conv", "#fff2cc", f"→ v: {s}×{s}×{c}"))
+    els.append(box(xs[5], y0, bw, 56, say("unpatchify + 3×3 conv"), "#fff2cc", f"→ v: {s}×{s}×{c}"))
     for a, b in ((xs[0] + bw, xs[1]), (xs[1] + bw, xs[2])):
         els.append(f'<line x1="{a}" y1="{y0 + 28}" x2="{b}" y2="{y0 + 28}" stroke="#333" marker-end="url(#arr)"/>')
     els.append(f'<line x1="{xs[4] + bw}" y1="{y0 + 28}" x2="{xs[5]}" y2="{y0 + 28}" stroke="#333" marker-end="url(#arr)"/>')
     y1 = y0 + 100
-    els.append(box(xs[0], y1, bw, 56, "prompt → MiniLM (frozen)", "#cfe2f3", f"{L} tokens × {td}"))
-    els.append(box(xs[1], y1, bw, 56, "caption projection", "#cfe2f3", f"{L} × {d} → cross-attention"))
-    els.append(box(xs[2], y1, bw, 56, "pooled text + t embedding", "#ead1dc", f"{d} → adaLN-Zero (6×{d})"))
+    els.append(box(xs[0], y1, bw, 56, say("prompt → MiniLM (frozen)"), "#cfe2f3", say("{L} tokens × {td}", L=L, td=td)))
+    els.append(box(xs[1], y1, bw, 56, say("caption projection"), "#cfe2f3", say("{L} × {d} → cross-attention", L=L, d=d)))
+    els.append(box(xs[2], y1, bw, 56, say("pooled text + t embedding"), "#ead1dc", f"{d} → adaLN-Zero (6×{d})"))
     els.append(f'<line x1="{xs[0] + bw}" y1="{y1 + 28}" x2="{xs[1]}" y2="{y1 + 28}" stroke="#333" marker-end="url(#arr)"/>')
     els.append(f'<line x1="{xs[1] + bw / 2}" y1="{y1}" x2="{xs[3]}" y2="{y0 + 58}" stroke="#3d85c6" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
     els.append(f'<line x1="{xs[2] + bw / 2}" y1="{y1}" x2="{xs[2] + bw / 2}" y2="{y0 + 58}" stroke="#a64d79" stroke-dasharray="4 3" marker-end="url(#arr)"/>')
-    legend = (f"{depth} DiT blocks, width {d}, {heads} heads; each: adaLN-Zero self-attention → cross-attention to the "
-              f"{L} text tokens → adaLN-Zero MLP (×{config['mlp_ratio']:g}). Green arcs: U-ViT long skips.")
-    counts = " · ".join(f"{k}: {v / 1e6:.2f}M" for k, v in param_counts.items())
+    legend = say("{depth} DiT blocks, width {d}, {heads} heads; each: adaLN-Zero self-attention → cross-attention to the "
+                 "{L} text tokens → adaLN-Zero MLP (×{r:g}). Green arcs: U-ViT long skips.", depth=depth, d=d, heads=heads, L=L,
+                 r=config["mlp_ratio"])
+    counts = " · ".join(f"{say(k)}: {v / 1e6:.2f}M" for k, v in param_counts.items())
     els.append(f'<text x="10" y="{y1 + 82}" font-size="11">{html.escape(legend)}</text>')
-    els.append(f'<text x="10" y="{y1 + 100}" font-size="11" fill="#444">Parameters — {html.escape(counts)}</text>')
+    els.append(f'<text x="10" y="{y1 + 100}" font-size="11" fill="#444">{html.escape(say("Parameters"))} — {html.escape(counts)}</text>')
     return (f'<svg viewBox="0 0 1000 {y1 + 110}" xmlns="http://www.w3.org/2000/svg" style="width:100%;max-width:1000px;font-family:sans-serif">'
             '<defs><marker id="arr" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>'
             + "".join(els) + "</svg>")

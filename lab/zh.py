@@ -535,6 +535,40 @@ ZH.update({
         '**同样的计算量，{ratio:.0f} 倍的像素。** 两个 DiT 都看到 {tokens} 个 token，所以每一步的开销差不多：{gp:.2f} 对 {gl:.2f} GFLOP，这里测得 {mp:.1f} 对 {ml:.1f} 毫秒。像素模型的一个 token 是 4×4 的 RGB 块（{pp} 个数）；潜空间模型的一个 token 是 2×2 的潜变量块（{pl} 个数），解码器把它变成 8×8 的像素块。**自编码器的代价：** 最后解码一次，{dg:.2f} GFLOP，{dm:.1f} 毫秒，约等于 {steps_equiv:.1f} 个 DiT 步。{n} 步：32 像素的 DiT 用时 {tp:.0f} 毫秒，64 像素连同解码共 {tl:.0f} 毫秒（计时：在这台机器上、此刻，各取 {k} 次非编译调用中最快的一次）。',
 })
 
+# How it works · the model drawing
+ZH.update({
+    'noisy image':
+        '带噪图像',
+    'patchify {p}×{p}':
+        '切块 {p}×{p}',
+    '{t} tokens × {d} + positions':
+        '{t} 个 token × {d} + 位置',
+    'unpatchify + 3×3 conv':
+        '拼回图像 + 3×3 卷积',
+    'prompt → MiniLM (frozen)':
+        '提示词 → MiniLM（冻结）',
+    '{L} tokens × {td}':
+        '{L} 个 token × {td}',
+    'caption projection':
+        '文本投影',
+    '{L} × {d} → cross-attention':
+        '{L} × {d} → 交叉注意力',
+    'pooled text + t embedding':
+        '池化文本 + t 嵌入',
+    '{depth} DiT blocks, width {d}, {heads} heads; each: adaLN-Zero self-attention → cross-attention to the {L} text tokens → adaLN-Zero MLP (×{r:g}). Green arcs: U-ViT long skips.':
+        '{depth} 个 DiT 模块，宽度 {d}，{heads} 个注意力头；每个模块：adaLN-Zero 自注意力 → 对 {L} 个文本 token 的交叉注意力 → adaLN-Zero MLP（×{r:g}）。绿色弧线：U-ViT 长跳跃连接。',
+    'Parameters':
+        '参数量',
+    'patch + text embedders':
+        '切块 + 文本嵌入',
+    'DiT blocks':
+        'DiT 模块',
+    'final layer + conv':
+        '最后一层 + 卷积',
+    'total':
+        '合计',
+})
+
 # Generate's sampler line, "**unipc** — UniPC: ...", for each sampler (its first value is built with the page)
 from pipelines import SAMPLERS  # noqa: E402
 

@@ -93,3 +93,12 @@ def test_tables_go_out_with_headers_in_the_browsers_language():
     en = fn("cat face", 0, 4, 2.0, lambda *a, **k: None, EN_REQUEST)[2]
     assert zh["headers"] == ["求解器", "步数", "NFE", "RMSE", "实测阶数"] and en["headers"][4] == "measured order"
     assert [r[0] for r in zh["data"]] == ["euler", "heun", "dpm++2m", "unipc"]
+
+
+@pytest.mark.usefixtures("tiny_runtime")
+def test_the_model_drawing_speaks_the_visitors_language():
+    from lab import explain
+
+    zh, en = localized(explain.architecture)(ZH_REQUEST), localized(explain.architecture)(EN_REQUEST)
+    assert "带噪图像" in zh and "参数量" in zh and "noisy image" not in zh
+    assert "noisy image" in en and "Parameters" in en
