@@ -23,7 +23,7 @@ from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import finished, hstack, subplots, to_uint8, upscale
 
 OUT = Outputs("strip", "plot", "status", "pairs", "slider", "step_image", "step_info")
-PART_WAYS = 0.5  # "parted" once the x̂₀ difference reaches this share of its final value
+PART_WAYS = 0.5  # "parted" once the states' distance reaches this share of its final value (see Pairs.parting_step)
 
 
 @dataclass
