@@ -64,7 +64,10 @@ class Runtime:
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
         self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if compile and self.device == "cpu" else None
-        self._vae, self._vae_path = None, Path(vae)
+        # a latent model's folder brings its autoencoder (loaded above): keep it rather than load it twice
+        own = getattr(base, "vae", None)
+        self._vae = own.eval().requires_grad_(False) if own is not None else None
+        self._vae_path = Path(vae)
 
     @property
     def vae(self):
