@@ -2,7 +2,7 @@
 
     python app.py            # http://127.0.0.1:7860 (GRADIO_SERVER_PORT picks another port)
 
-This file only composes the tabs; each tab's handlers and UI live in its module in lab/.
+This file only composes the model choice and the tabs; each tab's handlers and UI live in its module in lab/.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from lab.inpaint import create_inpaint
 from lab.i18n import I18N, localize, tr
 from lab.inputs import MAX_UPLOAD_MB
 from lab.reading import warm_in_background
+from lab.model_choice import create_model_choice
 from lab.runtime import runtime
 from lab.trace import create_trace
 
 INTRO = """
 # 🔬 DiT Lab — watch a diffusion model work
-A small **Diffusion Transformer** (trained here, on CPU, on 7,562 images of 3,781 emoji in two styles) turns noise into a
-32×32 image, guided by your words. Every tab shows the steps, not just the result. The model predicts a *velocity*
+A small **Diffusion Transformer** (trained here, on CPU, on 7,562 images of 3,781 emoji in two styles) turns noise into an
+image, guided by your words. Every tab shows the steps, not just the result. The model predicts a *velocity*
 v = ε − x₀ (rectified flow): noise minus image. Images are shown enlarged, each model pixel a square.
 """
 
@@ -53,14 +54,15 @@ TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpain
 
 
 def build() -> gr.Blocks:
-    runtime()  # load the model before the first request
+    runtime()  # load the default model before the first request (the other loads on its first use)
     # delete_cache: every 10 minutes, files older than 30 minutes leave Gradio's cache (a Space runs for months)
     with gr.Blocks(title="DiT Lab", delete_cache=(600, 1800)) as demo:
         gr.Markdown(INTRO)
+        model = create_model_choice()
         with gr.Tabs(overflow_behavior="wrap"):  # a phone shows every tab, in two rows
             for label, tab_id, create in TABS:
                 with gr.Tab(tr(label), id=tab_id):
-                    create()
+                    create(model)
         gr.Markdown(FOOTER)
         localize(demo)  # static texts to i18n keys, every handler to the request's language
     demo.queue(default_concurrency_limit=1, max_size=16)

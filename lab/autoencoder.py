@@ -12,13 +12,12 @@ import numpy as np
 import torch
 
 from pipelines.image_utils import to_unit_tensor, unit_to_model
-from pipelines.latents import LatentSpace
 
 from . import inputs
 from .i18n import say
 from .outputs import clear_on
 from .runtime import MODEL_QUEUE, example_images, gpu, model_work, runtime
-from .viz import caption_below, difference_map, tile_grid, to_uint8, upscale
+from .viz import caption_below, channel_image, difference_map, tile_grid, to_uint8, upscale
 
 SIZE = 64  # the autoencoder's image side, pixels
 NOTE = ("**The DiT never sees pixels.** The latent model diffuses these {numbers:,} numbers ({c} channels of {g}×{g}), "
@@ -34,10 +33,10 @@ def autoencode(image) -> tuple:
     """(reconstruction, the input, latent channels, error map, note) for one image."""
     im = inputs.load_image(image, "Image", SIZE)
     try:
-        vae = runtime().vae
+        rt = runtime("latent")
     except FileNotFoundError as e:
         raise inputs.fail(str(e)) from None
-    space = LatentSpace(vae)
+    vae, space = rt.vae, rt.space
     x = unit_to_model(to_unit_tensor(im, SIZE)).to(vae.device)
     with model_work():
         z = space.encode(x)
@@ -45,19 +44,13 @@ def autoencode(image) -> tuple:
     x01, r01 = ((t[0].permute(1, 2, 0).cpu().numpy() + 1) / 2 for t in (x, recon.clamp(-1, 1)))
     mse = float(np.mean((np.round(r01 * 255) / 255 - np.round(x01 * 255) / 255) ** 2))
     psnr = 10 * np.log10(1 / max(mse, 1e-10))
-    tiles = [caption_below(upscale(channel_image(z[0, c]), 8), [say("channel {c}", c=c + 1), f"{float(z[0, c].min()):+.2f} … {float(z[0, c].max()):+.2f}"])
+    tiles = [caption_below(upscale(channel_image(z[0, c]), size=128), [say("channel {c}", c=c + 1), f"{float(z[0, c].min()):+.2f} … {float(z[0, c].max()):+.2f}"])
              for c in range(z.shape[1])]
     c, g = z.shape[1], z.shape[-1]
     note = say(NOTE, numbers=z[0].numel(), c=c, g=g, pixels=x[0].numel(), ratio=x[0].numel() / z[0].numel())
     note += "\n\n" + say("This image: PSNR of the round trip **{psnr:.1f} dB** (higher is closer; 30 dB is hard to tell apart by eye).", psnr=psnr)
-    return (upscale(to_uint8(r01, False), 4), upscale(to_uint8(x01, False), 4), tile_grid(tiles, 4),
-            upscale(difference_map(r01, x01, np.zeros(x01.shape[:2], bool)), 4), note)
-
-
-def channel_image(channel: torch.Tensor, limit: float = 3.0) -> np.ndarray:
-    """One latent channel as grey: -limit black, 0 mid-grey, +limit white (latents have unit variance)."""
-    v = ((channel.float().cpu().numpy() / limit + 1) / 2).clip(0, 1)
-    return (np.repeat(v[..., None], 3, -1) * 255).round().astype(np.uint8)
+    return (upscale(to_uint8(r01, False)), upscale(to_uint8(x01, False)), tile_grid(tiles, 4),
+            upscale(difference_map(r01, x01, np.zeros(x01.shape[:2], bool))), note)
 
 
 def create_autoencoder() -> None:

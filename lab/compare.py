@@ -19,7 +19,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS
 from . import inputs
 from .i18n import say
 from .outputs import clear_on, Outputs
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import finished, hstack, subplots, to_uint8, upscale
 
 OUT = Outputs("strip", "plot", "status", "pairs", "slider", "step_image", "step_info")
@@ -46,8 +46,8 @@ class Pairs:
 
 
 @torch.no_grad()
-def run_pair(prompt_a: str, prompt_b: str, seed: int, steps: int, guidance: float, sampler: str) -> Pairs:
-    pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
+def run_pair(prompt_a: str, prompt_b: str, seed: int, steps: int, guidance: float, sampler: str, model: str | None = None) -> Pairs:
+    pipe = runtime(model).pipeline(DiTText2ImagePipeline, sampler)
     cfg = pipe.transformer.config
     noise = torch.randn(1, cfg.in_channels, cfg.sample_size, cfg.sample_size, generator=torch.Generator().manual_seed(seed))
     with model_work():
@@ -60,7 +60,7 @@ def run_pair(prompt_a: str, prompt_b: str, seed: int, steps: int, guidance: floa
 
 
 @gpu
-def compare(prompt_a, prompt_b, seed, steps, guidance, sampler):
+def compare(prompt_a, prompt_b, seed, steps, guidance, sampler, model=DEFAULT_MODEL):
     """Two prompts from one noise: x̂₀ of both at every step, and where they part ways."""
     prompt_a = inputs.prompt(prompt_a, "First prompt", required=True)
     prompt_b = inputs.prompt(prompt_b, "Second prompt", required=True)
@@ -68,7 +68,7 @@ def compare(prompt_a, prompt_b, seed, steps, guidance, sampler):
     steps = inputs.number(steps, "Steps", 2, 50, integer=True)
     guidance = inputs.number(guidance, "Guidance scale", 1, 10)
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
-    pairs = run_pair(prompt_a, prompt_b, seed, steps, guidance, sampler)
+    pairs = run_pair(prompt_a, prompt_b, seed, steps, guidance, sampler, inputs.model(model))
     k = pairs.parting_step()
     return OUT(strip=strip(pairs), plot=distance_figure(pairs, k), status=parting_words(pairs, seed), pairs=pairs,
                slider=gr.Slider(minimum=1, maximum=len(pairs.distance), value=k + 1, interactive=True),
@@ -93,9 +93,8 @@ def show_step(pairs: Pairs | None, step) -> tuple:
     k = int(np.clip(int(step), 1, len(pairs.distance))) - 1
     a, b = pairs.x0_a[k], pairs.x0_b[k]
     diff = np.clip(np.abs(a.astype(np.int16) - b.astype(np.int16)) * 4, 0, 255).astype(np.uint8)
-    scale = max(1, 256 // a.shape[0])
     info = say("Step {i} of {n} · σ = {sigma:.3f} · x̂₀ distance {d:.3f}", i=k + 1, n=len(pairs.distance), sigma=pairs.sigmas[k], d=pairs.distance[k])
-    return upscale(hstack([a, b, diff], gap=4), scale), info
+    return upscale(hstack([a, b, diff], gap=4)), info
 
 
 def strip(pairs: Pairs, columns: int = 8) -> np.ndarray:
@@ -103,7 +102,7 @@ def strip(pairs: Pairs, columns: int = 8) -> np.ndarray:
     idx = np.unique(np.linspace(0, len(pairs.distance) - 1, min(columns, len(pairs.distance))).round().astype(int))
     rows = [hstack([pairs.x0_a[i] for i in idx], gap=2), hstack([pairs.x0_b[i] for i in idx], gap=2)]
     grid = np.concatenate([rows[0], np.full((2, rows[0].shape[1], 3), 255, np.uint8), rows[1]])
-    return np.asarray(upscale(grid, max(1, 128 // pairs.x0_a[0].shape[0])))
+    return np.asarray(upscale(grid, size=256))  # each image about 128 px
 
 
 def distance_figure(pairs: Pairs, parting: int):
@@ -121,7 +120,7 @@ def distance_figure(pairs: Pairs, parting: int):
     return finished(fig)
 
 
-def create_compare() -> None:
+def create_compare(model: gr.Radio) -> None:
     gr.Markdown("### Compare two prompts\nOne seed, one starting noise ε, two prompts. Where in the schedule do they part ways?")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=260):
@@ -143,5 +142,5 @@ def create_compare() -> None:
     outs = OUT.components(dict(strip=strip_image, plot=plot, status=status, pairs=pairs, slider=slider,
                                step_image=step_image, step_info=step_info))
     clear_on(go.click, status)
-    go.click(compare, [a, b, seed, steps, guidance, sampler], outs, api_name="compare", concurrency_id=MODEL_QUEUE, preprocess=False)
+    go.click(compare, [a, b, seed, steps, guidance, sampler, model], outs, api_name="compare", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(show_step, [pairs, slider], [step_image, step_info], api_name=False, show_progress="hidden")

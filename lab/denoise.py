@@ -15,12 +15,13 @@ import torch
 from pipelines import DEFAULT_SAMPLER, DEFAULT_STEPS, DiTImg2ImgPipeline
 from pipelines import schedulers as flow
 from pipelines.image_utils import to_unit_tensor
+from pipelines.latents import LatentSpace
 
 from . import inputs
 from .i18n import say, tr
 from .metrics import psnr, sharpness, ssim
 from .outputs import clear_on, Outputs
-from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, to_uint8, upscale
 
@@ -54,44 +55,52 @@ panel shows, so downloading that panel and uploading it back (at the same σ) re
 usual way, y = x₀ + s·n, is not dimmed like x_t: to the model its image looks (1−σ) times too bright and contrasty. For such
 a photo pick σ = s / (1 + s) and expect the colours to come back stronger than they were."""
 
+LATENT_NOISE = ("On the latent model the noise is added to the image's latent z₀, not to its pixels: the noisy panel is the "
+                "decoder's drawing of z_t, and an upload marked noisy is encoded to its latent.")
+
 OUT = Outputs("noisy", "one_step", "result", "table", "note", "plot")  # finish() returns them in this order
 
 
 @gpu
-def denoise(image, sigma, is_noisy, steps, seed, prompt):
+def denoise(image, sigma, is_noisy, steps, seed, prompt, model=DEFAULT_MODEL):
     """Add noise of level σ (or take a noisy upload), then let the model remove it."""
-    clean = inputs.load_image(image, "Image", runtime().image_size)
+    rt = runtime(inputs.model(model))
+    clean = inputs.load_image(image, "Image", rt.image_size)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     used = inputs.seed(seed)
     prompt = inputs.prompt(prompt)
     is_noisy = bool(is_noisy)
-    pipe = runtime().pipeline(DiTImg2ImgPipeline, DEFAULT_SAMPLER)
+    pipe = rt.pipeline(DiTImg2ImgPipeline, DEFAULT_SAMPLER)
     kwargs = dict(image=clean, prompt=prompt, sigma=sigma, num_inference_steps=steps, guidance_scale=1.0,
                   generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
     if is_noisy:
         # the upload is x_t itself (as the "noisy input x_t" panel shows it), so a downloaded
-        # panel uploaded back at the same σ starts the same run
+        # panel uploaded back at the same σ starts the same run (on the latent model: its latent,
+        # which only approximately round-trips, as the decoder's drawing of a noisy latent is no image)
         kwargs["latents"] = pipe.encode_images(to_unit_tensor(clean, clean.width))
     yield OUT.reset(note=say("Starting…"), plot=gr.skip())
 
     def on_step(ev):
-        return OUT(result=upscale(to_uint8(ev.x0_pred[0])), note=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
+        return OUT(result=upscale(to_uint8(ev.x0_image[0])), note=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
-        return finish(ev.output, clean, sigma, steps, is_noisy)
+        return finish(ev.output, clean, sigma, steps, is_noisy, pipe.space)
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
 
-def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool) -> tuple:
+def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool, space: LatentSpace) -> tuple:
+    """The panels, table and note of a finished run; on the latent model the noisy input is the
+    decoder's drawing of the noisy latent z_t, the state the model started from."""
     clean = to_unit_tensor(clean_pil, clean_pil.width)[0]
     plot = schedule_point(steps, sigma)
     if not out.trace:
         note = say("σ = {sigma:.2f} is nearer 0 than any scheduled step: nothing to denoise, the image is returned as it is.", sigma=sigma)
         return upscale(to_uint8(clean, False)), None, upscale(to_uint8(clean, False)), [], note, plot
     first = out.trace[0]
-    noisy, one, result = (((t[0] + 1) / 2).clamp(0, 1) for t in (first.x_t, first.x0_pred, out.images * 2 - 1))
+    noisy = space.decode(first.x_t[:1].to(out.images.device))
+    noisy, one, result = (((t[0] + 1) / 2).clamp(0, 1) for t in (noisy, first.x0_image, out.images * 2 - 1))
     rows = []
     if not is_noisy:
         for name, x in ((say("noisy input"), noisy), (say("one-step x̂₀"), one), (say("iterative result"), result)):
@@ -101,6 +110,8 @@ def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool) -> tuple:
                "level, **σ = {used:.3f}**.", ran=out.num_steps_run, steps=steps, sigma=sigma, used=used)
     if not is_noisy:
         note += " " + say("The noise was added at that level.")
+    if space.vae is not None:
+        note += " " + say(LATENT_NOISE)
     note += ("\n\n" + say(NOISY_MODEL) + " " + say("No clean image to compare with, so no PSNR/SSIM.")) if is_noisy else "\n\n" + why_numbers(rows)
     return upscale(to_uint8(noisy, False)), upscale(to_uint8(one, False)), upscale(to_uint8(result, False)), rows, note, plot
 
@@ -113,7 +124,7 @@ def schedule_point(steps, sigma):
     return schedule_figure(grid, current_sigma=sigma, title=say("σ = {sigma:.2f} on the {steps}-step schedule", sigma=sigma, steps=steps))
 
 
-def create_denoise() -> None:
+def create_denoise(model: gr.Radio) -> None:
     examples = [str(p) for p in example_images()]
     gr.Markdown("Add noise of a chosen level σ to an image — x_t = (1−σ)·x₀ + σ·ε — and watch the model take it back.")
     with gr.Row(equal_height=False):
@@ -137,7 +148,7 @@ def create_denoise() -> None:
             note = gr.Markdown("", elem_id="denoise-note")
             plot = gr.Plot(show_label=False, elem_id="denoise-plot")  # titled inside
     clear_on(go.click, note)
-    go.click(denoise, [image, sigma, noisy, steps, seed, prompt],
+    go.click(denoise, [image, sigma, noisy, steps, seed, prompt, model],
              OUT.components(dict(noisy=shown_in, one_step=one, result=result, table=table, note=note, plot=plot)),
              api_name="denoise", concurrency_id=MODEL_QUEUE, preprocess=False)
     sigma.release(schedule_point, [steps, sigma], plot, api_name=False, show_progress="hidden", preprocess=False)

@@ -20,7 +20,7 @@ from pipelines import schedulers as flow
 
 from . import inputs
 from .i18n import say, tr
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .streaming import DoneEvent, stream
 from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, tile_grid, to_uint8, upscale
 
@@ -63,8 +63,9 @@ only has to make the inside agree (the **Inpaint** tab's per-step view shows the
 """
 
 
-def architecture() -> str:
-    m = runtime().transformer
+def architecture(model: str | None = DEFAULT_MODEL) -> str:
+    """The chosen model's DiT drawn with its real sizes, as an SVG."""
+    m = runtime(inputs.model(model)).transformer
     counts = {
         "patch + text embedders": sum(p.numel() for n, p in m.named_parameters() if not n.startswith(("blocks", "final_layer", "out_conv"))),
         "DiT blocks": sum(p.numel() for p in m.blocks.parameters()),
@@ -83,23 +84,23 @@ def schedule(sampler, steps):
 
 @gpu
 @torch.no_grad()
-def attention(prompt, seed, sigma):
+def attention(prompt, seed, sigma, model=DEFAULT_MODEL):
     """Cross-attention of the image tokens to each word, averaged over heads and blocks,
-    measured on the generated image re-noised to σ."""
+    measured on the generated image re-noised to σ (its latent, on the latent model)."""
     prompt = inputs.prompt(prompt, required=True)
     used = inputs.seed(seed)
     sigma = inputs.number(sigma, "σ", 0.05, 0.95)
-    pipe = runtime().pipeline(DiTText2ImagePipeline, DEFAULT_SAMPLER)
+    pipe = runtime(inputs.model(model)).pipeline(DiTText2ImagePipeline, DEFAULT_SAMPLER)
     try:
         done = [ev for ev in stream(pipe, prompt=prompt, num_inference_steps=DEFAULT_STEPS, guidance_scale=DEFAULT_GUIDANCE,
                                     generator=torch.Generator().manual_seed(used), output_type="pt") if isinstance(ev, DoneEvent)]
     except ValueError as e:
         raise inputs.fail(str(e)) from None
     image01 = done[0].output.images
-    noise = torch.randn(image01.shape, generator=torch.Generator().manual_seed(used + 1))
-    xt = flow.add_noise(image01 * 2 - 1, noise, sigma)
     with model_work():
-        maps, tokens = pipe.cross_attention(prompt, xt, sigma)
+        x0 = pipe.encode_images(image01)
+        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(used + 1))
+        maps, tokens = pipe.cross_attention(prompt, flow.add_noise(x0, noise, sigma), sigma)
     m = pipe.transformer
     g = m.grid_size
     img = image01[0].permute(1, 2, 0).numpy()
@@ -108,7 +109,7 @@ def attention(prompt, seed, sigma):
     tiles, rows = [], []
     for tok, heat, share in zip(tokens, heats, maps[:, : len(tokens)].mean(0).tolist()):
         clipped = say("(off the scale)") if heat.max() > vmax * 1.001 else ""
-        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), 5), [tok, say("{share:.2f} of attention", share=share), clipped], 15))
+        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), size=160), [tok, say("{share:.2f} of attention", share=share), clipped], 15))
         rows.append([tok, round(share, 3)])
     legend = colorbar(vmax, label=say("the words' scale"))
     return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tile_grid(tiles, 4), legend, rows
@@ -122,11 +123,12 @@ def colour_scale(tokens: list[str], heats: list[np.ndarray]) -> float:
     return max(float(h.max()) for h in words)
 
 
-def create_explain() -> None:
-    gr.Markdown("## The model\nThe DiT of the shipped weights, drawn with its real sizes.")
+def create_explain(model: gr.Radio) -> None:
+    gr.Markdown("## The model\nThe chosen model's DiT, drawn with its real sizes.")
     drawing = gr.HTML(architecture(), elem_id="architecture")
-    # drawn again for each visitor, in the visitor's language (the page's copy is English)
-    get_blocks_context().root_block.load(architecture, None, drawing, api_name=False, show_progress="hidden")
+    # drawn again for each visitor, in the visitor's language (the page's copy is English), and for each model chosen
+    get_blocks_context().root_block.load(architecture, model, drawing, api_name=False, show_progress="hidden")
+    model.change(architecture, model, drawing, api_name=False, show_progress="hidden")
     gr.Markdown(HOW_TEXT, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}])
     with gr.Row():
         sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")
@@ -149,4 +151,4 @@ def create_explain() -> None:
             tiles = gr.Image(label="attention per token (one colour scale)", format="png", elem_id="attention-tiles")
             shares = gr.Dataframe(headers=["token", "share of attention"], interactive=False, elem_id="attention-shares")
     gr.Markdown(TOKENS_NOTE)
-    go.click(attention, [prompt, seed, sigma], [image, tiles, legend, shares], api_name="attention", concurrency_id=MODEL_QUEUE, preprocess=False)
+    go.click(attention, [prompt, seed, sigma, model], [image, tiles, legend, shares], api_name="attention", concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -22,7 +22,7 @@ from .i18n import say, tr
 from .outputs import clear_on, Outputs
 from .files import new_run_dir
 from .frames import Frames
-from .runtime import DEFAULT_IMAGES, MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .runtime import DEFAULT_IMAGES, DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
 from .viz import hstack, to_uint8, upscale
 
@@ -37,7 +37,7 @@ def sampler_help(name: str) -> str:
 
 
 @gpu
-def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_images):
+def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_images, model=DEFAULT_MODEL):
     """Generate images from a prompt; streams the model's current guess of the clean image."""
     prompt = inputs.prompt(prompt, required=True)
     negative = inputs.prompt(negative, "Negative prompt")
@@ -46,7 +46,7 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
     guidance = inputs.number(guidance, "Guidance scale", 1, 10)
     n = inputs.number(n_images, "Images", 1, 8, integer=True)
     sampler = inputs.choice(sampler, "Sampler", SAMPLER_CHOICES)
-    pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
+    pipe = runtime(inputs.model(model)).pipeline(DiTText2ImagePipeline, sampler)
     kwargs = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=steps, guidance_scale=guidance,
                   num_images_per_prompt=n, generator=[torch.Generator().manual_seed(used + k) for k in range(n)],
                   output_type="pt", return_trace=True)
@@ -55,13 +55,13 @@ def generate(prompt, negative, seed, randomize, steps, guidance, sampler, n_imag
                     scrub_info="")
 
     def on_step(ev):
-        live = upscale(hstack([to_uint8(x) for x in ev.x0_pred]), 4 if n > 2 else 8)
+        live = upscale(hstack([to_uint8(x) for x in ev.x0_image]), size=128 if n > 2 else 256)
         return OUT(live=live, status=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
         images = [PIL.Image.fromarray(to_uint8(x, model_space=False)) for x in out.images]
-        frames = Frames.from_trace(out.trace, sampler)
+        frames = Frames.from_trace(out.trace, sampler, space=pipe.space)
         n_steps = len(frames)
         status = say("Done: {n} steps ({calls} model calls), seed {seed}.", n=n_steps, calls=out.num_model_calls, seed=used)
         return OUT(gallery=images, seed_used=used, status=status, frames=frames, files=downloads(images),
@@ -83,18 +83,19 @@ def scrub(frames: Frames | None, k) -> tuple:
 
 
 def downloads(images: list[PIL.Image.Image]) -> list[str]:
-    """Each image as a PNG at native size and at display size (8x, nearest-neighbour)."""
+    """Each image as a PNG at native size and at display size (nearest-neighbour)."""
     folder = new_run_dir()
     paths = []
     for i, im in enumerate(images):
-        native, big = folder / f"ditlab-{i}-32px.png", folder / f"ditlab-{i}-{im.width * 8}px.png"
+        shown = upscale(im)
+        native, big = folder / f"ditlab-{i}-{im.width}px.png", folder / f"ditlab-{i}-{shown.width}px.png"
         im.save(native)
-        upscale(im).save(big)
+        shown.save(big)
         paths += [str(native), str(big)]
     return paths
 
 
-def create_generate() -> None:
+def create_generate(model: gr.Radio) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox("red apple", label="Prompt", elem_id="gen-prompt", max_length=inputs.MAX_PROMPT_CHARS,
@@ -118,7 +119,7 @@ def create_generate() -> None:
             live = gr.Image(label="Live: the model's current guess x̂₀", type="pil", format="png", height=160)
             seed_used = gr.Number(label="Seed used", interactive=False)
             status = gr.Markdown("", elem_id="gen-status")
-            files = gr.Files(label="Download: native 32 px and display-size PNGs")
+            files = gr.Files(label="Download: native-size and display-size PNGs")
     frames = gr.State(None)
     gr.Markdown("### Step scrubber: what the model saw and said at each step (first image)")
     slider = gr.Slider(0, DEFAULT_STEPS, 0, step=1, label="Steps done", info="0 = pure noise; the last position is the finished image.",
@@ -128,7 +129,7 @@ def create_generate() -> None:
         s0 = gr.Image(label="x̂₀ (predicted clean image)", format="png", height=200)
         se = gr.Image(label="ε̂ (predicted noise)", format="png", height=200)
     scrub_info = gr.Markdown("", elem_id="gen-scrub-info")
-    ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images]
+    ins = [prompt, negative, seed, randomize, steps, guidance, sampler, n_images, model]
     outs = OUT.components(dict(gallery=gallery, live=live, seed_used=seed_used, status=status, frames=frames, slider=slider,
                                files=files, x_t=sx, x0=s0, eps=se, scrub_info=scrub_info))
     clear_on(go.click, status)
@@ -141,4 +142,4 @@ def create_generate() -> None:
     examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
     examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
     with gr.Accordion("Compare two prompts, step by step", open=False, elem_id="cmp-accordion"):
-        create_compare()
+        create_compare(model)

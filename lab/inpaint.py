@@ -23,18 +23,19 @@ from . import inputs
 from .i18n import say, tr
 from .frames import Frames
 from .outputs import clear_on, Outputs
-from .runtime import MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
 from .streaming import stream_outputs
-from .viz import DISPLAY_SCALE, difference_map, to_uint8, upscale
+from .viz import DISPLAY_PIXELS, difference_map, to_uint8, upscale
 
 
 OUT = Outputs("result", "live", "diff", "status", "frames", "slider", *(STEP := ("proposal", "known", "merged", "info")))
 
 
 @gpu
-def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sample, seed):
+def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sample, seed, model=DEFAULT_MODEL):
     """Repaint the masked region; pixels outside the mask are returned unchanged."""
-    image, mask = inputs.editor_image_and_mask(editor, size=runtime().image_size)
+    rt = runtime(inputs.model(model))
+    image, mask = inputs.editor_image_and_mask(editor, size=rt.image_size)
     prompt = inputs.prompt(prompt)
     strength = inputs.number(strength, "Strength", 0.05, 1)
     steps = inputs.number(steps, "Steps", 2, 100, integer=True)
@@ -43,13 +44,13 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     jn = inputs.number(jump_n_sample, "Resamples", 1, 10, integer=True)
     used = inputs.seed(seed)
     sampler = "euler" if jn > 1 else DEFAULT_SAMPLER  # RePaint's jumps need a first-order sampler
-    pipe = runtime().pipeline(DiTInpaintPipeline, sampler)
+    pipe = rt.pipeline(DiTInpaintPipeline, sampler)
     kwargs = dict(image=image, mask_image=mask, prompt=prompt, strength=strength, num_inference_steps=steps, guidance_scale=guidance,
                   jump_length=jl, jump_n_sample=jn, generator=torch.Generator().manual_seed(used), output_type="pt", return_trace=True)
     yield OUT.reset(status=say("Starting…"), slider=gr.Slider(value=1, interactive=False), info="")
 
     def on_step(ev):
-        return OUT(live=upscale(to_uint8(ev.x0_pred[0])), status=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
+        return OUT(live=upscale(to_uint8(ev.x0_image[0])), status=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
@@ -57,7 +58,7 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
         result = out.images[0].permute(1, 2, 0).numpy()
         outside = np.abs(result - original)[mask == 0]
         largest = float(outside.max()) if outside.size else 0.0
-        frames = Frames.from_trace(out.trace, sampler, mask=mask)
+        frames = Frames.from_trace(out.trace, sampler, mask=mask, space=pipe.space)
         msg = say("Done ({n} steps, sampler {sampler}). Largest change outside the mask: {largest:.6f} — {verdict}.", n=len(frames),
                   sampler=sampler, largest=largest, verdict=say("exactly unchanged") if largest == 0 else say("CHANGED"))
         last = len(frames)
@@ -68,6 +69,8 @@ def inpaint(editor, prompt, strength, steps, guidance, jump_length, jump_n_sampl
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
 
+LATENT_MERGE = ("latent model: these panels are the latent's 4 channels; the merge happens on the latent grid (the mask "
+                "max-pooled to it), and the exact pixels are pasted back outside the mask at the end.")
 WAIT_THEN_RUN = """async () => {
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   await new Promise((r) => setTimeout(r, 250));
@@ -86,27 +89,29 @@ def step_view(frames: Frames | None, k) -> tuple:
     grey = lambda a, keep: np.where(keep, a, (a.astype(np.float32) * 0.25 + 191).astype(np.uint8))  # noqa: E731
     step = frames.steps[j]
     info = say("Step {i} of {n}: σ {a:.3f} → {b:.3f}", i=j + 1, n=len(frames), a=frames.sigmas[j], b=step.numbers["sigma_next"])
+    if frames.latent:
+        info += " · " + say(LATENT_MERGE)
     return upscale(grey(step.proposal, m)), upscale(grey(step.known, ~m)), upscale(step.merged), info
 
 
-def display_examples(scale: int = DISPLAY_SCALE) -> list[str]:
-    """The example emoji enlarged `scale` times, nearest neighbour, for the editor: its canvas
-    smooths a 32-px image it enlarges itself (a blur at 931 %), while these stay crisp squares,
-    and `inputs.shrink_enlargement` takes them back to the exact 32-px pixels."""
-    folder = Path(tempfile.gettempdir()) / f"ditlab-examples-x{scale}"
+def display_examples(size: int = 32) -> list[str]:
+    """The `size`-px example emoji enlarged to the display size, nearest neighbour, for the
+    editor: its canvas smooths a small image it enlarges itself (a blur at 931 %), while these
+    stay crisp squares, and `inputs.shrink_enlargement` takes them back to the exact pixels."""
+    folder = Path(tempfile.gettempdir()) / f"ditlab-examples-{size}px-{DISPLAY_PIXELS}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for src in example_images():
+    for src in example_images(size):
         dst = folder / src.name
         if not dst.exists():
             with PIL.Image.open(src) as im:
-                upscale(im.convert("RGB"), scale).save(dst)
+                upscale(im.convert("RGB")).save(dst)
         paths.append(str(dst))
     return paths
 
 
-def create_inpaint() -> None:
-    examples = display_examples()
+def create_inpaint(model: gr.Radio) -> None:
+    examples = display_examples(runtime().image_size)  # the default model's size; the other resizes them
     gr.Markdown("Paint over part of the image (magenta brush; white is there for dark images). The model redraws **only** the painted region; every pixel outside it is kept exactly.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):
@@ -133,7 +138,7 @@ def create_inpaint() -> None:
                 jn = gr.Slider(1, 10, 1, step=1, label="Resamples", info="1 = off; n = each stretch is denoised n times.")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info="Fixes the noise.")
         with gr.Column(min_width=300):
-            result = gr.Image(label="Result (8× enlarged; each square is one model pixel)", format="png", height=280, elem_id="inpaint-result")
+            result = gr.Image(label="Result (enlarged; each square is one model pixel)", format="png", height=280, elem_id="inpaint-result")
             live = gr.Image(label="Live x̂₀", format="png", height=160)
             diff = gr.Image(label="Difference |result − input| (red), mask border (blue)", format="png", height=280, elem_id="inpaint-diff")
             status = gr.Markdown("", elem_id="inpaint-status")
@@ -150,7 +155,7 @@ def create_inpaint() -> None:
     # frames and a moment in the browser, then clicks the hidden one that runs the model.
     clear_on(go.click, status)
     go.click(None, js=WAIT_THEN_RUN)
-    ev = run.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed],
+    ev = run.click(inpaint, [editor, prompt, strength, steps, guidance, jl, jn, seed, model],
                   OUT.components(dict(result=result, live=live, diff=diff, status=status, frames=frames, slider=slider, proposal=pa,
                                       known=pb, merged=pc, info=info)), api_name="inpaint", concurrency_id=MODEL_QUEUE, preprocess=False)
     stop.click(lambda: "Stopped. Press Inpaint to start again.", None, status, cancels=[ev], api_name=False)

@@ -84,6 +84,13 @@ def choice(value, control: str, allowed) -> str:
     return value
 
 
+def model(value) -> str:
+    """The model's key (see lab.runtime.MODELS); empty means the default."""
+    from .runtime import DEFAULT_MODEL, MODELS
+
+    return DEFAULT_MODEL if value is None or value == "" else choice(value, "Model", list(MODELS))
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -19,7 +19,7 @@ from pipelines import SAMPLERS, DiTText2ImagePipeline
 from . import inputs
 from .i18n import say
 from .outputs import clear_on
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, model_work, runtime
 from .viz import caption_below, finished, subplots, tile_grid, to_uint8, upscale
 
 STEP_COUNTS = (4, 8, 16, 32)
@@ -36,11 +36,13 @@ which is why its points sit further right."""
 
 
 @torch.no_grad()
-def solve(prompt: str, noise: torch.Tensor, sampler: str, steps: int, guidance: float) -> tuple[torch.Tensor, int]:
-    pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
+def solve(prompt: str, noise: torch.Tensor, sampler: str, steps: int, guidance: float, model: str | None = None) -> tuple[torch.Tensor, int]:
+    """The solve's end as pixels in [-1, 1] (a latent model's decoded: errors are measured in
+    one space for both models), and its model calls."""
+    pipe = runtime(model).pipeline(DiTText2ImagePipeline, sampler)
     with model_work():
         out = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, latents=noise.clone(), output_type="latent")
-    return out.images, out.num_model_calls
+        return pipe.space.decode(out.images), out.num_model_calls
 
 
 @dataclass
@@ -64,16 +66,16 @@ class RaceResult:
         return self.finest_rmse > SPLIT_RMSE
 
 
-def run_race(prompt: str, seed: int, steps: int, guidance: float, progress=None) -> RaceResult:
+def run_race(prompt: str, seed: int, steps: int, guidance: float, progress=None, model: str | None = None) -> RaceResult:
     """The reference, every solver at `steps`, and every solver at STEP_COUNTS, from one ε."""
-    cfg = runtime().transformer.config
+    cfg = runtime(model).transformer.config
     noise = torch.randn(1, cfg.in_channels, cfg.sample_size, cfg.sample_size, generator=torch.Generator().manual_seed(seed))
     jobs = list(dict.fromkeys([REFERENCE] + [(s, steps) for s in SAMPLERS] + [(s, n) for s in SAMPLERS for n in STEP_COUNTS]))
     results = {}
     for i, (sampler, n) in enumerate(jobs):
         if progress is not None:
             progress(i / len(jobs), desc=say("{sampler}, {n} steps", sampler=sampler, n=n))
-        results[(sampler, n)] = solve(prompt, noise, sampler, n, guidance)
+        results[(sampler, n)] = solve(prompt, noise, sampler, n, guidance, model)
     ref = results[REFERENCE][0]
     rmse = {k: float(((x - ref) ** 2).mean().sqrt()) for k, (x, _) in results.items()}
     curves = {s: [(results[(s, n)][1], rmse[(s, n)]) for n in STEP_COUNTS] for s in SAMPLERS}
@@ -81,19 +83,19 @@ def run_race(prompt: str, seed: int, steps: int, guidance: float, progress=None)
 
 
 @gpu
-def race(prompt, seed, steps, guidance, progress=gr.Progress()):
+def race(prompt, seed, steps, guidance, model=DEFAULT_MODEL, progress=gr.Progress()):
     """Every solver at `steps`, and every solver at 4..32 steps for the error-vs-NFE plot."""
     prompt = inputs.prompt(prompt, required=True)
     used = inputs.seed(seed)
     steps = inputs.number(steps, "Steps", 2, 50, integer=True)
     guidance = inputs.number(guidance, "Guidance", 1, 10)
-    r = run_race(prompt, used, steps, guidance, progress)
+    r = run_race(prompt, used, steps, guidance, progress, inputs.model(model))
     tiles = []
     for s in SAMPLERS:
         x, nfe = r.results[(s, steps)]
-        tiles.append(caption_below(upscale(to_uint8(x[0]), 6), [s, f"NFE {nfe} · RMSE {r.rmse[(s, steps)]:.3f}"]))
+        tiles.append(caption_below(upscale(to_uint8(x[0]), size=192), [s, f"NFE {nfe} · RMSE {r.rmse[(s, steps)]:.3f}"]))
     ref, ref_nfe = r.results[REFERENCE]
-    ref_img = caption_below(upscale(to_uint8(ref[0]), 6), [say("reference: {sampler} {n} steps", sampler=REFERENCE[0], n=REFERENCE[1]), f"NFE {ref_nfe}"])
+    ref_img = caption_below(upscale(to_uint8(ref[0]), size=192), [say("reference: {sampler} {n} steps", sampler=REFERENCE[0], n=REFERENCE[1]), f"NFE {ref_nfe}"])
     table = [[s, steps, r.results[(s, steps)][1], round(r.rmse[(s, steps)], 4), r.orders[s]] for s in SAMPLERS]
     # three to a row: the captions stay readable when a phone shrinks the image to its width
     return tile_grid([ref_img, *tiles], 3), error_figure(r.curves), table, verdict(r, guidance)
@@ -138,7 +140,7 @@ def error_figure(curves: dict[str, list[tuple[int, float]]]):
     return finished(fig)
 
 
-def create_race() -> None:
+def create_race(model: gr.Radio) -> None:
     gr.Markdown("### Sampler race\nOne prompt, one noise ε, four solvers. Which lands closest to the true end of the ODE for the same work?")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=240):
@@ -154,6 +156,6 @@ def create_race() -> None:
             table = gr.Dataframe(headers=["solver", "steps", "NFE", "RMSE", "measured order"], interactive=False, elem_id="race-table")
     gr.Markdown(EXPLAIN)
     clear_on(go.click, summary)
-    go.click(race, [prompt, seed, steps, guidance], [gallery, plot, table, summary], api_name="race", concurrency_id=MODEL_QUEUE,
+    go.click(race, [prompt, seed, steps, guidance, model], [gallery, plot, table, summary], api_name="race", concurrency_id=MODEL_QUEUE,
              preprocess=False)
 

@@ -1,4 +1,8 @@
-"""The loaded model, one per process, and what every tab needs to run it.
+"""The loaded models, one of each per process, and what every tab needs to run them.
+
+Two models are served: the 64-px latent DiT (diffuses the autoencoder's 16x16x4 latents) and
+the 32-px pixel DiT. Every tab's handler takes the model's key (the choice at the top of the
+page) and asks `runtime(key)` for it; each is loaded on its first use.
 
 No request changes another's results: the transformer (and the packaged text encoder) are
 shared read-only, and every request gets its own pipeline object with a fresh scheduler
@@ -9,6 +13,7 @@ that run's pipeline only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from pathlib import Path
 from typing import TypeVar
@@ -18,7 +23,9 @@ import torch
 from pipelines import DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
 from pipelines.fast import compile_in_background
 from pipelines.hardware import set_threads
+from pipelines.latents import LatentSpace
 from pipelines.pipeline_base import DiTPipelineBase
+from pipelines.text_encoder import MAX_TEXT_LENGTH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -34,6 +41,11 @@ COMPILED_BATCHES = (2, 2 * DEFAULT_IMAGES)
 MODEL_QUEUE = "model"  # every model event shares this queue slot: 2 cores do one thing at a time
 
 P = TypeVar("P", bound=DiTPipelineBase)
+
+# key -> (weights, the choice's name). The latent model becomes the default once its gate passes
+# (weights/dit-emoji-64/evaluation/gate.json; see its model card): until then the 32-px model is.
+MODELS = {"latent": (LATENT_WEIGHTS, "64 px · latent DiT"), "pixel": (DEFAULT_WEIGHTS, "32 px · pixel DiT")}
+DEFAULT_MODEL = "pixel"
 
 def zero_gpu_decorator():
     """Hugging Face ZeroGPU's `spaces.GPU` (borrow a GPU only while a handler runs) where the
@@ -51,8 +63,7 @@ gpu = zero_gpu_decorator()  # every model handler is decorated with it
 class Runtime:
     """The shipped transformer, loaded once, in the fastest precision this machine runs."""
 
-    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, vae: Path | str = LATENT_WEIGHTS / "vae",
-                 compile: bool = True) -> None:
+    def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, compile: bool = True) -> None:
         set_threads()
         weights = Path(weights)
         if not (weights / "model_index.json").exists():
@@ -64,71 +75,78 @@ class Runtime:
         self.transformer = base.transformer.eval()
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
         self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if compile and self.device == "cpu" else None
-        # a latent model's folder brings its autoencoder (loaded above): keep it rather than load it twice
+        # a latent model's folder brings its autoencoder (from_pretrained loaded it): read-only, fp32
         own = getattr(base, "vae", None)
-        self._vae = own.eval().requires_grad_(False) if own is not None else None
-        self._vae_path = Path(vae)
-
-    @property
-    def vae(self):
-        """The latent model's autoencoder (weights/dit-emoji-64/vae), loaded on first use, read-only
-        (a second request racing the first load loads the same weights again: no wrong state)."""
-        if self._vae is None:
-            from diffusers import AutoencoderKL
-
-            path = self._vae_path
-            if not (path / "config.json").exists():
-                raise FileNotFoundError(f"No autoencoder in {path}: train one with `python -m training.autoencoder --output {path}`.")
-            self._vae = AutoencoderKL.from_pretrained(path, use_safetensors=True).to(self.device).eval().requires_grad_(False)
-        return self._vae
+        self.vae = own.eval().requires_grad_(False) if own is not None else None
+        self.space = LatentSpace(self.vae)
 
     @property
     def image_size(self) -> int:
-        """The served model's image side in pixels, from its config (every tab reads it here)."""
-        return self.transformer.config.sample_size
+        """The model's image side in pixels: the transformer's side times the autoencoder's factor."""
+        return self.transformer.config.sample_size * self.space.scale_factor
 
     @property
     def is_latent(self) -> bool:
-        """The served DiT draws autoencoder latents (4 channels), not RGB pixels."""
-        return self.transformer.config.in_channels != 3
+        """The DiT draws autoencoder latents, not RGB pixels."""
+        return self.vae is not None
 
     def pipeline(self, kind: type[P], sampler: str) -> P:
         """A new pipeline of `kind` around the shared transformer (and autoencoder, for a latent
         model), with its own scheduler."""
-        extra = {"vae": self.vae} if self.is_latent else {}
-        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler), **extra)
+        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler), vae=self.vae)
         pipe.autocast_dtype = self.autocast_dtype
         pipe.set_progress_bar_config(disable=True)
         return pipe
 
+    @functools.cached_property
+    def cost(self) -> dict[str, float]:
+        """What one guided step costs (a batch of two: with and without the prompt), counted by
+        PyTorch's FLOP counter on one forward; and the decoder's one pass, for a latent model."""
+        from torch.utils.flop_counter import FlopCounterMode
 
-_current: Runtime | None = None
-
-
-def runtime() -> Runtime:
-    """The process's runtime (the shipped weights, or DITLAB_WEIGHTS), loaded on first use."""
-    global _current
-    if _current is None:
-        _current = Runtime()
-    return _current
-
-
-_latent: Runtime | None = None
-
-
-def latent_runtime() -> Runtime:
-    """The 64-px latent model (weights/dit-emoji-64), loaded on first use, for the views that show
-    it beside the served model. Eager: its first use should not start a second compilation."""
-    global _latent
-    if _latent is None:
-        _latent = Runtime(LATENT_WEIGHTS, vae=LATENT_WEIGHTS / "vae", compile=False)
-    return _latent
+        m, cfg = self.transformer, self.transformer.config
+        x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size, device=m.device, dtype=m.dtype)
+        text = torch.zeros(2, MAX_TEXT_LENGTH, cfg.text_dim, device=m.device, dtype=m.dtype)
+        with torch.no_grad(), FlopCounterMode(display=False) as step:
+            m(x, torch.full((2,), 500.0, device=m.device), text, torch.ones(2, MAX_TEXT_LENGTH, dtype=torch.long, device=m.device))
+        decode = 0
+        if self.is_latent:
+            with torch.no_grad(), FlopCounterMode(display=False) as dec:
+                self.vae.decode(x[:1].float())
+            decode = dec.get_total_flops()
+        return {"tokens": (cfg.sample_size // cfg.patch_size) ** 2, "gflop": step.get_total_flops() / 1e9, "decode_gflop": decode / 1e9}
 
 
-def use_runtime(rt: Runtime | None, latent: Runtime | None = None) -> None:
-    """Serve other models (tests use tiny random ones)."""
-    global _current, _latent
-    _current, _latent = rt, latent
+_loaded: dict[str, Runtime] = {}
+_LOAD_LOCK = threading.Lock()  # two first requests load a model once
+
+
+def runtime(model: str | None = None) -> Runtime:
+    """The model with this key (see MODELS; None: the default), loaded on first use. Only the
+    default compiles its step in the background: one compilation keeps the 2 cores for requests."""
+    key = check_model(model)
+    with _LOAD_LOCK:
+        if key not in _loaded:
+            _loaded[key] = Runtime(MODELS[key][0], compile=key == DEFAULT_MODEL)
+        return _loaded[key]
+
+
+def check_model(model: str | None) -> str:
+    """The model's key, or the default for None; a clear error for anything else."""
+    if model is None or model == "":
+        return DEFAULT_MODEL
+    if model not in MODELS:
+        raise ValueError(f"Model must be one of {list(MODELS)}; got {str(model)[:40]!r}.")
+    return model
+
+
+def use_runtime(pixel: Runtime | None, latent: Runtime | None = None) -> tuple[Runtime | None, Runtime | None]:
+    """Serve other models (tests use tiny random ones); None forgets one (the shipped weights load
+    again on use). Returns the (pixel, latent) runtimes served before, to restore them."""
+    previous = _loaded.get("pixel"), _loaded.get("latent")
+    _loaded.clear()
+    _loaded.update({k: rt for k, rt in (("pixel", pixel), ("latent", latent)) if rt is not None})
+    return previous
 
 
 @contextlib.contextmanager

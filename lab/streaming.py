@@ -1,5 +1,6 @@
 """Run a pipeline in a worker thread and yield typed events: one `StepEvent` per finished
-step (the model's current x̂₀), then one `DoneEvent` with the pipeline's output. Closing the
+step (the model's current x̂₀, as pixels: a latent model's is decoded, which is what the learner
+watches form), then one `DoneEvent` with the pipeline's output. Closing the
 iterator early (Gradio's Stop) ends the run after the current step."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .runtime import model_work
 class StepEvent:
     index: int  # 0-based step of this run
     total: int  # steps this run takes
-    x0_pred: torch.Tensor  # (N, 3, H, W) model space
+    x0_image: torch.Tensor  # (N, 3, H, W) pixels in [-1, 1]
 
 
 @dataclass
@@ -36,7 +37,7 @@ def stream(pipe: DiTPipelineBase, **kwargs) -> Iterator[StepEvent | DoneEvent]:
     box: dict = {}
 
     def on_step(p, i, t, tensors):
-        q.put(StepEvent(i, p.num_timesteps, tensors["x0_pred"].detach().cpu()))
+        q.put(StepEvent(i, p.num_timesteps, p.space.decode(tensors["x0_pred"]).cpu()))
         if stop.is_set():
             p._interrupt = True
         return {}

@@ -13,49 +13,55 @@ import gradio as gr
 import torch
 
 from pipelines import DEFAULT_GUIDANCE, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
-from pipelines.image_utils import to_unit_tensor, unit_to_model
+from pipelines.image_utils import to_unit_tensor
 
 from . import inputs
 from .i18n import say, tr
 from .files import new_run_dir
 from .outputs import clear_on, Outputs
 from .frames import Frames, add_forward, step_equations
-from .runtime import MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, titled_row, upscale, write_gif, write_mp4
 
 UPLOAD_NOTE = ("Your image is noised by the formula (first panel). The reverse run starts from the same ε, but it is a **new "
                "sample** the model draws for the prompt, not a reconstruction of your image: at σ = 1 nothing of the image is "
                "left to recover. To see the model take back partial noise, use the Denoise tab.")
+LATENT_PANELS = ("latent model: x_t and ε̂ are latents, shown as their 4 channels (grey 0, white +3, black −3); x̂₀ and "
+                 "guidance's parts are decoded to pixels.")
 EQ_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}]
 PANELS = ("forward", "x_t", "x0", "eps", "x0_uncond", "x0_cond", "x0_guided", "equations", "plot", "position")  # view()'s order
 OUT = Outputs("frames", "status", "slider", *PANELS)
 
 
 @gpu
-def run_trace(prompt, image, steps, guidance, seed, sampler="euler"):
+def run_trace(prompt, image, steps, guidance, seed, sampler="euler", model=DEFAULT_MODEL):
     """Forward-noise an image (or the generated one) and run the reverse process from the same noise."""
     prompt = inputs.prompt(prompt)
-    upload = None if image is None else inputs.load_image(image, "Image to noise", runtime().image_size)
+    rt = runtime(inputs.model(model))
+    upload = None if image is None else inputs.load_image(image, "Image to noise", rt.image_size)
     if not prompt and upload is None:
         raise inputs.fail(say("Give a prompt (and optionally an image)."))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
     guidance = inputs.number(guidance, "Guidance", 1, 10)
     used = inputs.seed(seed)
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
-    pipe = runtime().pipeline(DiTText2ImagePipeline, sampler)
-    noise = torch.randn(1, 3, pipe.sample_size, pipe.sample_size, generator=torch.Generator().manual_seed(used))
+    pipe = rt.pipeline(DiTText2ImagePipeline, sampler)
+    cfg = pipe.transformer.config
+    noise = torch.randn(1, cfg.in_channels, cfg.sample_size, cfg.sample_size, generator=torch.Generator().manual_seed(used))
     kwargs = dict(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, latents=noise.clone(), output_type="pt", return_trace=True)
     def on_step(ev):
         return OUT(status=say("Reverse step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
         out = ev.output
-        frames = Frames.from_trace(out.trace, sampler)
-        x01 = to_unit_tensor(upload, pipe.sample_size) if upload is not None else out.images
+        frames = Frames.from_trace(out.trace, sampler, space=pipe.space)
+        # x_0 in model space: the upload's (latent), or the run's own final state
+        x0 = pipe.encode_images(to_unit_tensor(upload, pipe.sample_size)) if upload is not None else out.trace[-1].x_next
         n = len(frames)
-        fp = pipe.forward_process(x01, n, steps=[n - k for k in range(n + 1)], generator=torch.Generator().manual_seed(used), output_type="latent")
-        add_forward(frames, fp, unit_to_model(x01))
+        fp = pipe.forward_process(None, n, steps=[n - k for k in range(n + 1)], generator=torch.Generator().manual_seed(used),
+                                  output_type="latent", latents=x0)
+        add_forward(frames, fp, x0)
         status = say("Ready: move the slider or press Play.") + ("\n\n" + say(UPLOAD_NOTE) if upload is not None else "")
         return OUT(frames=frames, status=status, slider=gr.Slider(maximum=n, value=0, interactive=True), **dict(zip(PANELS, view(frames, 0))))
 
@@ -74,7 +80,7 @@ def view(frames: Frames | None, k) -> tuple:
     plot = schedule_figure(frames.sigmas, current=k, title=title)
     return (upscale(frames.forward[k]), upscale(frames.states[k]), upscale(step.x0_pred), upscale(step.noise_pred),
             None if unguided else upscale(step.x0_uncond), upscale(step.x0_cond), upscale(step.x0_pred),
-            step_equations(frames, k), plot, f"**{title}**")
+            step_equations(frames, k), plot, f"**{title}**" + (" · " + say(LATENT_PANELS) if frames.latent else ""))
 
 
 def toggle_play(playing: bool):
@@ -103,7 +109,7 @@ def export(frames, fmt):
     return str(write_gif(rows, path, 4.0) if fmt == "gif" else write_mp4(rows, path, 4.0))
 
 
-def create_trace() -> None:
+def create_trace(model: gr.Radio) -> None:
     gr.Markdown("**Forward**: data → noise by the formula. **Reverse**: noise → data by the model, from the same noise ε. One slider moves both.")
     # inputs in a narrow left column, the step's panels beside them: at 1280x800 the slider, Play
     # and the four images are all above the fold, so Play is seen moving the pictures
@@ -150,7 +156,7 @@ def create_trace() -> None:
                  position=position)
     panels = [named[p] for p in PANELS]
     clear_on(go.click, status, ex_file)  # a new run: no status or export of the old one stays
-    go.click(run_trace, [prompt, image, steps, guidance, seed, sampler], OUT.components(dict(named, frames=frames, status=status, slider=slider)),
+    go.click(run_trace, [prompt, image, steps, guidance, seed, sampler, model], OUT.components(dict(named, frames=frames, status=status, slider=slider)),
              api_name="trace", concurrency_id=MODEL_QUEUE, preprocess=False)
     slider.input(view, [frames, slider], panels, api_name=False, show_progress="hidden")
     play.click(toggle_play, playing, [playing, timer], api_name=False)

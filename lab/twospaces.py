@@ -23,7 +23,7 @@ from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DiTText2ImagePipeline
 from . import inputs
 from .i18n import say
 from .outputs import Outputs, clear_on
-from .runtime import MAX_SEED, MODEL_QUEUE, Runtime, gpu, latent_runtime, model_work, runtime
+from .runtime import MAX_SEED, MODEL_QUEUE, Runtime, gpu, model_work, runtime
 from .viz import hstack, to_uint8, upscale
 
 OUT = Outputs("strip", "table", "note", "runs", "slider", "step_image", "step_info")
@@ -42,10 +42,9 @@ class Run:
 
 
 def step_cost(rt: Runtime, prompt: str) -> dict[str, float]:
-    """Tokens, numbers per token, GFLOP and milliseconds of one guided step (a batch of two:
-    with and without the prompt), measured on the plain forward; and the decoder's, if any."""
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """Tokens, numbers per token and GFLOP of one guided step (`Runtime.cost`), and the
+    milliseconds of that step (a batch of two: with and without the prompt) and of the decoder,
+    measured here on the plain forward."""
     m = rt.transformer
     cfg = m.config
     pipe = rt.pipeline(DiTText2ImagePipeline, DEFAULT_SAMPLER)
@@ -54,19 +53,9 @@ def step_cost(rt: Runtime, prompt: str) -> dict[str, float]:
     x = torch.randn(2, cfg.in_channels, cfg.sample_size, cfg.sample_size, device=m.device, dtype=m.dtype)
     t = torch.full((2,), 500.0, device=m.device)
     with torch.no_grad(), model_work():
-        with FlopCounterMode(display=False) as counter:
-            m(x, t, text, text_mask)
         ms = _best_ms(lambda: m(x, t, text, text_mask))
-        decode_ms, decode_flops = 0.0, 0
-        if rt.is_latent:
-            z = x[:1].to(rt.vae.dtype)
-            with FlopCounterMode(display=False) as dc:
-                rt.vae.decode(z)
-            decode_ms, decode_flops = _best_ms(lambda: rt.vae.decode(z)), dc.get_total_flops()
-    tokens = (cfg.sample_size // cfg.patch_size) ** 2
-    pixels = cfg.sample_size * (2 ** (len(rt.vae.config.block_out_channels) - 1) if rt.is_latent else 1)
-    return {"pixels": pixels, "tokens": tokens, "per_token": cfg.patch_size ** 2 * cfg.in_channels,
-            "gflop": counter.get_total_flops() / 1e9, "ms": ms, "decode_gflop": decode_flops / 1e9, "decode_ms": decode_ms}
+        decode_ms = _best_ms(lambda: rt.vae.decode(x[:1].float())) if rt.is_latent else 0.0
+    return {**rt.cost, "pixels": rt.image_size, "per_token": cfg.patch_size ** 2 * cfg.in_channels, "ms": ms, "decode_ms": decode_ms}
 
 
 def _best_ms(fn) -> float:
@@ -96,8 +85,8 @@ def two_spaces(prompt, seed, steps, guidance):
     seed = inputs.seed(seed)
     steps = inputs.number(steps, "Steps", 2, 30, integer=True)
     guidance = inputs.number(guidance, "Guidance scale", 1, 10)
-    runs = [run_model(runtime(), say("pixels, 32 px"), prompt, seed, steps, guidance),
-            run_model(latent_runtime(), say("latents, 64 px"), prompt, seed, steps, guidance)]
+    runs = [run_model(runtime("pixel"), say("pixels, 32 px"), prompt, seed, steps, guidance),
+            run_model(runtime("latent"), say("latents, 64 px"), prompt, seed, steps, guidance)]
     table = [[r.name, f"{r.cost['pixels']}×{r.cost['pixels']}", r.cost["tokens"], r.cost["per_token"], round(r.cost["gflop"], 3),
               round(r.cost["ms"], 1), round(r.cost["decode_ms"], 1)] for r in runs]
     return OUT(strip=strip(runs), table=table, note=explain(runs, steps), runs=runs,

@@ -16,7 +16,10 @@ import torch
 
 from .i18n import say
 
-DISPLAY_SCALE = 8  # 32 px -> 256 px, nearest-neighbour so each model pixel stays a crisp square
+# Every model image is shown this many pixels tall, enlarged nearest-neighbour so each model
+# pixel stays a crisp square: a 32-px image 8x, a 64-px one 4x (each at its own resolution)
+DISPLAY_PIXELS = 256
+LATENT_LIMIT = 3.0  # latents have unit variance: a channel is drawn grey at 0, white at +3, black at -3
 
 
 def to_uint8(x: torch.Tensor | np.ndarray, model_space: bool = True) -> np.ndarray:
@@ -31,9 +34,36 @@ def to_uint8(x: torch.Tensor | np.ndarray, model_space: bool = True) -> np.ndarr
     return (t.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
 
 
-def upscale(arr: np.ndarray | PIL.Image.Image, scale: int = DISPLAY_SCALE) -> PIL.Image.Image:
+def upscale(arr: np.ndarray | PIL.Image.Image, scale: int | None = None, size: int = DISPLAY_PIXELS) -> PIL.Image.Image:
+    """Enlarged `scale` times, or (without one) by the whole factor that brings it nearest `size`
+    tall (a strip of images side by side is enlarged as each of them would be)."""
     im = arr if isinstance(arr, PIL.Image.Image) else PIL.Image.fromarray(arr)
+    scale = scale or max(1, round(size / im.height))
     return im.resize((im.width * scale, im.height * scale), PIL.Image.NEAREST)
+
+
+def channel_image(channel: torch.Tensor | np.ndarray, limit: float = LATENT_LIMIT) -> np.ndarray:
+    """One latent channel (h, w) as grey (h, w, 3) uint8: -limit black, 0 mid-grey, +limit white."""
+    v = ((torch.as_tensor(channel).float().cpu().numpy() / limit + 1) / 2).clip(0, 1)
+    return (np.repeat(v[..., None], 3, -1) * 255).round().astype(np.uint8)
+
+
+def channel_grid(planes: list[np.ndarray], gap: int = 1, fill: int = 255) -> np.ndarray:
+    """(h, w, 3) planes two to a row, `gap` pixels of `fill` between them: one image."""
+    h, w = planes[0].shape[:2]
+    rows = (len(planes) + 1) // 2
+    out = np.full((rows * (h + gap) - gap, 2 * (w + gap) - gap, 3), fill, np.uint8)
+    for i, p in enumerate(planes):
+        r, c = divmod(i, 2)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = p
+    return out
+
+
+def latent_tiles(z: torch.Tensor) -> np.ndarray:
+    """A latent (C, h, w), or its first image of (N, C, h, w), as its channels in a grid (see
+    `channel_image`): what the latent DiT's state really is, 4 numbers per position."""
+    z = z[0] if z.ndim == 4 else z
+    return channel_grid([channel_image(c) for c in z])
 
 
 def hstack(images: list[np.ndarray], gap: int = 2, fill: int = 255) -> np.ndarray:
@@ -189,12 +219,14 @@ def tile_grid(tiles: list[PIL.Image.Image], cols: int, gap: int = 6) -> PIL.Imag
     return out
 
 
-def titled_row(images: list[np.ndarray], titles: list[str], header: str, scale: int = 6) -> np.ndarray:
-    """Images side by side, each with its title above, and a header line: one animation frame."""
-    tiles = [upscale(im, scale) for im in images]
+def titled_row(images: list[np.ndarray], titles: list[str], header: str, size: int = 192) -> np.ndarray:
+    """Images side by side, each enlarged to about `size` wide with its title above, and a header
+    line: one animation frame (its sides even, as video encoders want)."""
+    tiles = [upscale(im, size=size) for im in images]
     w = sum(t.width for t in tiles) + 6 * (len(tiles) - 1)
     top = 48
-    out = PIL.Image.new("RGB", (w + (w % 2), tiles[0].height + top + (tiles[0].height + top) % 2), "white")
+    h = max(t.height for t in tiles) + top
+    out = PIL.Image.new("RGB", (w + (w % 2), h + h % 2), "white")
     draw = PIL.ImageDraw.Draw(out)
     draw_text(draw, (4, 2), header, 16)
     x = 0
@@ -299,7 +331,9 @@ def architecture_svg(config: dict, param_counts: dict[str, int]) -> str:
     els = []
     y0, bw = 20, 150
     xs = [10 + i * 165 for i in range(6)]
-    els.append(box(xs[0], y0, bw, 56, f"x_t: {s}×{s}×{c}", "#fde2e2", say("noisy image")))
+    latent = c != 3  # a latent model's input is the autoencoder's latent z_t, not pixels
+    els.append(box(xs[0], y0, bw, 56, f"{'z' if latent else 'x'}_t: {s}×{s}×{c}", "#fde2e2",
+                   say("noisy latent (decoded after)") if latent else say("noisy image")))
     els.append(box(xs[1], y0, bw, 56, say("patchify {p}×{p}", p=p), "#fff2cc", say("{t} tokens × {d} + positions", t=t, d=d)))
     block_w = (xs[4] - xs[2] + bw) / depth
     for i in range(depth):

@@ -7,10 +7,33 @@ English name may stay in brackets after its label: it is what an API caller type
 
 ZH: dict[str, str] = {
     # ------------------------------------------------------------------ page
-    "# 🔬 DiT Lab — watch a diffusion model work\nA small **Diffusion Transformer** (trained here, on CPU, on 7,562 images of 3,781 emoji in two styles) turns noise into a\n32×32 image, guided by your words. Every tab shows the steps, not just the result. The model predicts a *velocity*\nv = ε − x₀ (rectified flow): noise minus image. Images are shown enlarged, each model pixel a square.":
+    "# 🔬 DiT Lab — watch a diffusion model work\nA small **Diffusion Transformer** (trained here, on CPU, on 7,562 images of 3,781 emoji in two styles) turns noise into an\nimage, guided by your words. Every tab shows the steps, not just the result. The model predicts a *velocity*\nv = ε − x₀ (rectified flow): noise minus image. Images are shown enlarged, each model pixel a square.":
         "# 🔬 DiT 实验室 — 看一个扩散模型如何工作\n一个小型**扩散 Transformer**（在本项目中用 CPU 训练，数据是两种风格、3,781 个表情符号的 7,562 张图片）"
-        "在你的文字引导下把噪声变成一张 32×32 的图像。每个标签页都展示每一步，而不只是结果。模型预测的是*速度* "
+        "在你的文字引导下把噪声变成一张图像。每个标签页都展示每一步，而不只是结果。模型预测的是*速度* "
         "v = ε − x₀（整流流）：噪声减去图像。图像按放大显示，每个模型像素是一个方块。",
+    "Model": "模型",
+    "Every tab runs the model chosen here.": "每个标签页都运行这里选中的模型。",
+    "64 px · latent DiT": "64 像素 · 潜空间 DiT",
+    "32 px · pixel DiT": "32 像素 · 像素空间 DiT",
+    "**{image}×{image} images from pixels.** The DiT diffuses the RGB pixels themselves: {tokens} tokens of {per} numbers ({p}×{p} patches). A guided step (a batch of two: with and without the prompt) costs **{gflop:.2f} GFLOP**; no decoder. Explore → Two spaces times both.":
+        "**由像素生成 {image}×{image} 图像。** DiT 直接对 RGB 像素做扩散：{tokens} 个 token，每个 {per} 个数（{p}×{p} 的图块）。"
+        "一个带引导的步骤（一批两份：有提示词和无提示词）耗费 **{gflop:.2f} GFLOP**；没有解码器。“探索 → 两种空间”会为两者计时。",
+    "**{image}×{image} images from latents.** The DiT diffuses the autoencoder's {side}×{side}×{c} latents: {tokens} tokens of {per} numbers ({p}×{p} patches). A guided step (a batch of two: with and without the prompt) costs **{gflop:.2f} GFLOP**; the decoder adds {dg:.2f} GFLOP once, at the end. Explore → Two spaces times both.":
+        "**由潜变量生成 {image}×{image} 图像。** DiT 对自编码器的 {side}×{side}×{c} 潜变量做扩散：{tokens} 个 token，每个 {per} 个数"
+        "（{p}×{p} 的图块）。一个带引导的步骤（一批两份：有提示词和无提示词）耗费 **{gflop:.2f} GFLOP**；解码器只在最后运行一次，"
+        "另加 {dg:.2f} GFLOP。“探索 → 两种空间”会为两者计时。",
+    "On the latent model the noise is added to the image's latent z₀, not to its pixels: the noisy panel is the decoder's drawing of z_t, and an upload marked noisy is encoded to its latent.":
+        "在潜空间模型上，噪声加在图像的潜变量 z₀ 上，而不是像素上：带噪面板是解码器对 z_t 的绘制；标记为带噪的上传图像会被编码成它的潜变量。",
+    "**Forward** at position {k} (channel 1 of the centre latent position):": "**前向**，位置 {k}（中心潜变量位置的第 1 个通道）：",
+    "*In latent space: z is the autoencoder's latent, z₀ = E(x₀) for an image x₀. The noise, the model and the solver all work on z (16×16×4 numbers); only x̂₀ = D(ẑ₀) goes through the decoder, to be shown.*":
+        "*在潜空间中：z 是自编码器的潜变量，对图像 x₀ 有 z₀ = E(x₀)。噪声、模型和求解器都作用在 z（16×16×4 个数）上；只有 x̂₀ = D(ẑ₀) 经过解码器，用于显示。*",
+    "*That is Euler's rule. This run's sampler, **{sampler}**, also uses earlier steps or a second model call, and moved the latent number to **{x:+.3f}**.*":
+        "*这是欧拉法的规则。本次运行的采样器 **{sampler}** 还用到了之前的步骤或第二次模型调用，它把这个潜变量数值移到了 **{x:+.3f}**。*",
+    "latent model: these panels are the latent's 4 channels; the merge happens on the latent grid (the mask max-pooled to it), and the exact pixels are pasted back outside the mask at the end.":
+        "潜空间模型：这些面板是潜变量的 4 个通道；合并在潜变量网格上进行（蒙版经最大池化缩到该网格），最后再把蒙版外的原始像素原样贴回。",
+    "latent model: x_t and ε̂ are latents, shown as their 4 channels (grey 0, white +3, black −3); x̂₀ and guidance's parts are decoded to pixels.":
+        "潜空间模型：x_t 和 ε̂ 是潜变量，显示为它们的 4 个通道（灰 = 0，白 = +3，黑 = −3）；x̂₀ 和引导的各部分解码为像素显示。",
+    "noisy latent (decoded after)": "带噪潜变量（之后再解码）",
     "---\nModel: our own DiT, trained with `python -m training.train` (model card: `weights/dit-emoji/README.md`).\nData: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).":
         "---\n模型：我们自己的 DiT，用 `python -m training.train` 训练（模型卡：`weights/dit-emoji/README.md`）。\n"
         "数据：Twemoji（Twitter 公司及其他贡献者，CC-BY 4.0）；Noto Emoji（Google，Apache 2.0）。文本编码器：all-MiniLM-L6-v2（Apache 2.0）。",
@@ -56,7 +79,7 @@ ZH: dict[str, str] = {
     "Images (PNG)": "图像（PNG）",
     "Live: the model's current guess x̂₀": "实时：模型当前对 x̂₀ 的猜测",
     "Seed used": "实际使用的种子",
-    "Download: native 32 px and display-size PNGs": "下载：原始 32 像素与放大显示尺寸的 PNG",
+    "Download: native-size and display-size PNGs": "下载：原始尺寸与放大显示尺寸的 PNG",
     "### Step scrubber: what the model saw and said at each step (first image)": "### 逐步回放：模型在每一步看到了什么、给出了什么（第一张图）",
     "Steps done": "已完成步数",
     "0 = pure noise; the last position is the finished image.": "0 = 纯噪声；最右端是完成的图像。",
@@ -93,7 +116,7 @@ ZH: dict[str, str] = {
     "Steps to go back each time.": "每次回退的步数。",
     "Resamples": "重采样次数 (resamples)",
     "1 = off; n = each stretch is denoised n times.": "1 = 关闭；n = 每一段去噪 n 次。",
-    "Result (8× enlarged; each square is one model pixel)": "结果（放大 8 倍；每个方块是一个模型像素）",
+    "Result (enlarged; each square is one model pixel)": "结果（放大显示；每个方块是一个模型像素）",
     "Live x̂₀": "实时 x̂₀",
     "Difference |result − input| (red), mask border (blue)": "差异 |结果 − 输入|（红色），蒙版边界（蓝色）",
     "### Per step: the model's proposal inside the mask, the re-noised known region outside, and their merge":
@@ -148,7 +171,7 @@ ZH: dict[str, str] = {
     "All steps as a labelled animation.": "把所有步骤导出为带标注的动画。",
     "Export animation": "导出动画",
     # ------------------------------------------------------------ how it works
-    "## The model\nThe DiT of the shipped weights, drawn with its real sizes.": "## 模型\n随项目发布的权重中的 DiT，按真实尺寸绘制。",
+    "## The model\nThe chosen model's DiT, drawn with its real sizes.": "## 模型\n所选模型的 DiT，按真实尺寸绘制。",
     "Each solver visits its own σ values.": "每个求解器经过各自的 σ 值。",
     "How many σ values it visits.": "经过多少个 σ 值。",
     "Noise schedule": "噪声日程",

@@ -437,17 +437,22 @@ class DiTPipelineBase(DiffusionPipeline):
 
     # ------------------------------------------------------ forward process
     @torch.no_grad()
-    def forward_process(self, image: ImageInput, num_inference_steps: int = DEFAULT_STEPS, steps: list[int] | None = None,
-                        generator: torch.Generator | None = None, output_type: str = "pil") -> ForwardProcessOutput:
+    def forward_process(self, image: ImageInput | None = None, num_inference_steps: int = DEFAULT_STEPS, steps: list[int] | None = None,
+                        generator: torch.Generator | None = None, output_type: str = "pil",
+                        latents: torch.Tensor | None = None) -> ForwardProcessOutput:
         """x_t = (1 - sigma) x_0 + sigma eps at forward step k of N (0 = the data, N = pure noise),
         on the sampler's own sigma grid, with one eps shared by all steps. In latent space x_0 is
-        the image's latent, and `images` are the decoded x_t."""
+        the image's latent, and `images` are the decoded x_t. `latents`: x_0 given in the
+        transformer's space instead of `image` (e.g. a run's final state, which a decode and
+        encode would only approximate)."""
         n = check_number("num_inference_steps", num_inference_steps, 1, 1000, integer=True)
         grid = torch.cat([self.step_sigmas(n), torch.zeros(1)])  # noise -> data, length N + 1
         steps = list(range(n + 1)) if steps is None else list(steps)
         if any(not isinstance(s, (int, np.integer)) or s < 0 or s > n for s in steps):
             raise ValueError(f"steps must be whole numbers in [0, {n}] for {n} steps; got {steps}.")
-        x0 = self.encode_images(to_unit_tensor(image, self.sample_size))
+        if (image is None) == (latents is None):
+            raise ValueError("Give either `image` or `latents` (x_0 in the transformer's space), not both.")
+        x0 = self.encode_images(to_unit_tensor(image, self.sample_size)) if latents is None else latents.float()
         noise = randn_tensor(x0.shape, generator=generator, dtype=x0.dtype)
         sigmas = [float(grid[n - s]) for s in steps]
         xs = torch.cat([flow.add_noise(x0, noise, s) for s in sigmas])

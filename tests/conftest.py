@@ -71,10 +71,9 @@ def tiny_runtime(tmp_path_factory, tiny_transformer, tiny_vae, tiny_latent_trans
 
     path = tmp_path_factory.mktemp("weights")
     DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
-    tiny_vae.save_pretrained(path / "vae")
     latent = tmp_path_factory.mktemp("weights64")
     DiTText2ImagePipeline(tiny_latent_transformer, make_scheduler("euler"), vae=tiny_vae).save_pretrained(latent)
-    use_runtime(Runtime(path, vae=path / "vae"), Runtime(latent, vae=latent / "vae", compile=False))
+    use_runtime(Runtime(path), Runtime(latent, compile=False))
     yield
     use_runtime(None)
 

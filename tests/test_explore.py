@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lab import flow2d, learn, paths, race
-from lab.runtime import Runtime, example_images, use_runtime
+from lab.runtime import example_images, use_runtime
 
 
 pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny random model
@@ -42,15 +42,12 @@ def test_sampler_race_at_its_defaults_converges_on_the_shipped_model():
     """The race's default guidance was chosen on tuning prompts (scripts/race_defaults.py);
     here, on other prompts, the paths do not split at it: the 32-step solves all come close to
     the 100-step reference, and every solver's error falls with more steps (median order)."""
-    from lab import runtime as rt
-
-    previous = rt._current
-    use_runtime(Runtime())
+    previous = use_runtime(None)  # the shipped weights
     try:
-        results = [race.run_race(p, 0, 8, race.DEFAULT_RACE_GUIDANCE) for p in ("cat face", "rocket", "tree", "pizza")]
-        default = race.race(race.DEFAULT_RACE_PROMPT, 0, 8, race.DEFAULT_RACE_GUIDANCE, progress=lambda *a, **k: None)[3]
+        results = [race.run_race(p, 0, 8, race.DEFAULT_RACE_GUIDANCE, model="pixel") for p in ("cat face", "rocket", "tree", "pizza")]
+        default = race.race(race.DEFAULT_RACE_PROMPT, 0, 8, race.DEFAULT_RACE_GUIDANCE, "pixel", progress=lambda *a, **k: None)[3]
     finally:
-        use_runtime(previous)
+        use_runtime(*previous)
     assert not any(r.split for r in results), [r.finest_rmse for r in results]
     for sampler in race.SAMPLERS:
         assert np.median([r.orders[sampler] for r in results]) > 0.5, [r.orders for r in results]

@@ -9,7 +9,7 @@ import pytest
 
 from lab import denoise, explain, generate, inpaint, trace
 from lab.frames import forward_equation, reverse_equations
-from lab.runtime import example_images
+from lab.runtime import MODELS, example_images, runtime
 
 
 pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny random model
@@ -38,16 +38,22 @@ def test_examples_ship():
     assert len(ex) >= 4 and all(PIL.Image.open(p).size == (32, 32) for p in ex)
 
 
-def test_generate_streams_then_returns_everything():
-    events, out = run(generate.generate("red apple", "", 5, False, 4, 3.0, "heun", 2))
+@pytest.mark.parametrize("model", MODELS)
+def test_generate_streams_then_returns_everything(model):
+    events, out = run(generate.generate("red apple", "", 5, False, 4, 3.0, "heun", 2, model))
     gallery, live, seed, status, frames, slider, files, sx, s0, se, info = out
-    assert len(gallery) == 2 and gallery[0].size == (32, 32) and seed == 5
+    size = runtime(model).image_size
+    assert len(gallery) == 2 and gallery[0].size == (size, size) and seed == 5
     # Heun: 4 steps are 4 steps (7 model calls), and every number says so
     assert len(frames) == 4 and "Done: 4 steps (7 model calls)" in status
     steps_seen = [e[3] for e in events[1:-1]]
     assert steps_seen == [f"Step {i} of 4…" for i in range(1, 5)]
-    assert sx.size == (256, 256) and info.startswith("4 of 4 steps done")
-    assert len(files) == 4
+    # the live x̂₀ is the decoded image (two images side by side at the model's own resolution, enlarged)
+    assert all(e[1].height == 256 and e[1].width > 2 * 256 for e in events[1:-1])
+    # x̂₀ shows the image at its size; x_t is the state: pixels, or a latent's 4 channels
+    assert s0.size == (256, 256) and info.startswith("4 of 4 steps done")
+    assert frames.latent == (model == "latent") and frames.states.shape[1] == (size if model == "pixel" else 2 * 16 + 1)
+    assert [p.name.split("-")[-1] for p in map(__import__("pathlib").Path, files)] == [f"{size}px.png", "256px.png"] * 2
 
 
 def test_same_settings_same_image_whatever_ran_before(tmp_path):
@@ -68,12 +74,15 @@ def test_same_settings_same_image_whatever_ran_before(tmp_path):
     assert "sampler unipc" in out[3]
 
 
-def test_equations_show_the_numbers_the_pipeline_ran():
-    out = run(trace.run_trace("cat face", None, 5, 4.0, 1, "euler"))[1]
+@pytest.mark.parametrize("model", MODELS)
+def test_equations_show_the_numbers_the_pipeline_ran(model):
+    out = run(trace.run_trace("cat face", None, 5, 4.0, 1, "euler", model))[1]
     frames = out[0]
+    x = frames.symbol
+    assert x == ("z" if model == "latent" else "x") and ("z_t" in trace.view(frames, 2)[7]) == (model == "latent")
     for k in range(len(frames) - 1):
         num = frames.steps[k].numbers
-        lines = [line for line in reverse_equations(num, "euler").splitlines() if line.startswith("$$")]
+        lines = [line for line in reverse_equations(num, "euler", x).splitlines() if line.startswith("$$")]
         x0_line, eps_line, guide_line, update_line = (numbers_in(line)[-1] for line in lines)
         assert x0_line == pytest.approx(num["x0_pred"], abs=2e-3)
         assert eps_line == pytest.approx(num["noise_pred"], abs=2e-3)
@@ -107,15 +116,18 @@ def test_non_euler_update_is_labelled_as_euler_and_shows_the_real_step():
     assert numbers_in(text.split("moved the pixel to")[1])[0] == pytest.approx(frames.steps[3].numbers["x_t"], abs=2e-3)
 
 
-def test_inpaint_keeps_outside_and_the_merge_panel_is_the_real_merge(tmp_path):
+@pytest.mark.parametrize("model", MODELS)
+def test_inpaint_keeps_outside_and_the_merge_panel_is_the_real_merge(tmp_path, model):
     path, painted = mask_png(tmp_path)
     editor = {"background": str(example_images()[0]), "layers": [path]}
-    out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0))[1]
+    out = run(inpaint.inpaint(editor, "red heart", 1.0, 4, 3.0, 2, 2, 0, model))[1]
     result, _, diff, status, frames, *_ = out
     assert "exactly unchanged" in status and result.size == (256, 256) and diff.size == (256, 256)
     # every step's "merged" panel is that step's merge: its proposal inside the mask, the known
     # region outside, even at RePaint's jumps, where the next step starts from a re-noised state
-    big = lambda a: np.asarray(PIL.Image.fromarray(a).resize((256, 256), PIL.Image.NEAREST))  # noqa: E731
+    # (on the latent model: per latent channel, the mask pooled to the latent grid)
+    shown = np.asarray(inpaint.step_view(frames, 1)[2]).shape[:2]
+    big = lambda a: np.asarray(PIL.Image.fromarray(a).resize(shown[::-1], PIL.Image.NEAREST))  # noqa: E731
     inside = frames.mask.astype(bool)[..., None]
     jumps = 0
     for j in range(len(frames)):
@@ -164,10 +176,13 @@ def test_denoise_words_follow_the_table():
     assert f"{one[1]:.2f}" in out[4] or f"{one[3]:.2f}" in out[4]  # the note quotes the table
 
 
-def test_forward_reverse_and_labelled_export():
-    out = run(trace.run_trace("rocket", None, 4, 3.0, 0, "euler"))[1]
+@pytest.mark.parametrize("model", MODELS)
+def test_forward_reverse_and_labelled_export(model):
+    out = run(trace.run_trace("rocket", None, 4, 3.0, 0, "euler", model))[1]
     frames = out[0]
-    assert frames.forward.shape == (5, 32, 32, 3) and frames.states.shape == (5, 32, 32, 3)
+    side = 32 if model == "pixel" else 2 * 16 + 1  # pixels, or a latent's four 16x16 channels in a 2x2 grid
+    assert frames.forward.shape == (5, side, side, 3) and frames.states.shape == (5, side, side, 3)
+    assert frames.steps[0].x0_pred.shape == (runtime(model).image_size,) * 2 + (3,)  # x̂₀ decoded
     # the forward process at the end (sigma = 0) is the image the reverse run made
     assert np.array_equal(frames.forward[-1], frames.states[-1])
     assert frames.forward_numbers[0]["sigma"] == pytest.approx(1.0)
@@ -224,7 +239,7 @@ def test_autoencoder_view_shows_the_latent_and_an_honest_round_trip():
     assert "4 channels of 16×16" in note and "1,024 numbers" in note and "12×" in note
     # the PSNR it states is the round trip's, recomputed here from the same autoencoder
     x = np.asarray(PIL.Image.open(path).convert("RGB"), np.float32) / 255.0
-    space = LatentSpace(runtime().vae)
+    space = runtime("latent").space
     import torch
 
     xt = torch.from_numpy(x).permute(2, 0, 1)[None] * 2 - 1
@@ -420,3 +435,25 @@ def test_no_panel_label_covers_a_plot():
 
     plots = [b for b in app.demo.blocks.values() if isinstance(b, gr.Plot)]
     assert len(plots) >= 7 and not [p.elem_id for p in plots if p.show_label]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_denoise_attention_compare_and_race_run_on_both_models(model):
+    """The tabs not covered above, on each model: their images at the model's resolution (shown
+    at the display size), numbers finite, and the latent model's words where they apply."""
+    from lab import compare, model_choice, race
+
+    size = runtime(model).image_size
+    noisy, one, result, rows, note, _ = run(denoise.denoise(str(example_images()[1]), 0.5, False, 6, 0, "", model))[1]
+    assert noisy.size == one.size == result.size == (256, 256) and len(rows) == 3
+    assert all(np.isfinite(r[1]) for r in rows) and ("latent z₀" in note) == (model == "latent")
+    image, tiles, legend, shares = explain.attention("red heart", 0, 0.5, model)
+    assert image.size == (256, 256) and [r[0] for r in shares] == ["[CLS]", "red", "heart", "[SEP]"]
+    assert sum(r[1] for r in shares) == pytest.approx(1.0, abs=0.03)
+    pairs = compare.run_pair("cat face", "dog face", 0, 3, 3.0, "euler", model)
+    assert pairs.x0_a[0].shape == (size, size, 3) and len(pairs.distance) == 3
+    r = race.run_race("cat face", 0, 2, 2.0, model=model)
+    assert r.results[race.REFERENCE][0].shape[-1] == size  # errors are measured on pixels for both models
+    cost = model_choice.model_cost(model)
+    assert f"{size}×{size} images" in cost and "GFLOP" in cost and ("decoder adds" in cost) == (model == "latent")
+    assert ("z_t" in explain.architecture(model)) == (model == "latent")
