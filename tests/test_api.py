@@ -41,6 +41,25 @@ def test_generate(client):
     assert np.array_equal(np.asarray(im), np.asarray(PIL.Image.open(again[0]["image"])))
 
 
+def test_generate_inpaint_and_trace_on_the_latent_model(client, tmp_path):
+    """The `model` parameter of every model endpoint: 64-px images from the shipped latent DiT,
+    inpainting exact outside the mask there too, the trace speaking of latents."""
+    gallery, *_, files, x_t, x0, eps, info = client.predict("red apple", "", 7, False, 4, 3.0, "euler", 1, "latent", api_name="/generate")
+    assert PIL.Image.open(gallery[0]["image"]).size == (64, 64)
+    assert sorted(PIL.Image.open(f).size for f in files) == [(64, 64), (256, 256)]
+    src = example_images(64)[0]
+    mask = np.zeros((64, 64, 4), np.uint8)
+    mask[10:40, 12:50] = 255
+    PIL.Image.fromarray(mask).save(tmp_path / "mask.png")
+    editor = {"background": handle_file(str(src)), "layers": [handle_file(str(tmp_path / "mask.png"))], "composite": None, "id": None}
+    result, live, diff, status, *_ = client.predict(editor, "red heart", 1.0, 4, 3.0, 1, 1, 0, "latent", api_name="/inpaint")
+    res = np.asarray(PIL.Image.open(result).convert("RGB"))[::4, ::4]  # shown 4x: one pixel per square
+    keep = mask[..., 3] == 0
+    assert "exactly unchanged" in status and np.array_equal(res[keep], np.asarray(PIL.Image.open(src).convert("RGB"))[keep])
+    status, step, fwd, xt, x0, eps, *_, eq, plot, position = client.predict("cat face", None, 4, 3.0, 0, "euler", "latent", api_name="/trace")
+    assert "z_t" in eq and "latent" in position and PIL.Image.open(x0).size == (256, 256)
+
+
 def test_inpaint(client, tmp_path):
     src = example_images()[0]
     mask = np.zeros((32, 32, 4), np.uint8)

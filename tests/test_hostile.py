@@ -13,7 +13,7 @@ import PIL.Image
 import pytest
 from gradio_client import Client, handle_file
 
-from lab.runtime import example_images
+from lab.runtime import DEFAULT_MODEL, example_images
 
 pytestmark = pytest.mark.slow
 EX = str(example_images()[0])
@@ -166,8 +166,14 @@ BAD = {
     "paths no image": ("/paths", lambda t: [None, 0, 10], ["upload|pick"]),
     "paths steps 500": ("/paths", lambda t: [handle_file(EX), 0, 500], ["Steps", "between 2 and 50"]),
     "export format none": ("/export", lambda t: [None], ["Export format|forward & reverse"]),
+    "unknown model": ("/generate", lambda t: gen_args() + ["dit-xl"], ["Model", "latent, pixel"]),
+    "model not text": ("/denoise", lambda t: [handle_file(EX), 0.5, False, 10, 0, "", {"weights": "/etc"}], ["Model", "latent, pixel"]),
+    "model on trace": ("/trace", lambda t: ["cat", None, 4, 3, 0, "euler", 7], ["Model"]),
     "export before trace": ("/export", lambda t: ["gif"], ["Run the forward"]),
 }
+
+
+MODEL_ENDPOINTS = {"/generate", "/inpaint", "/denoise", "/trace", "/attention", "/race", "/compare"}
 
 
 def raw_call(url: str, endpoint: str, args: list) -> str:
@@ -187,6 +193,8 @@ def test_bad_input_gets_a_clear_message(client, app_server, tmp_path, case):
     endpoint, build, words = BAD[case]
     args = build(tmp_path)
     if any(isinstance(a, float) and not math.isfinite(a) for a in args):
+        # raw REST calls send every input; the model choice is the last of a model endpoint's
+        args = args + [DEFAULT_MODEL] if endpoint in MODEL_ENDPOINTS else args
         text = raw_call(app_server.url, endpoint, args)
         assert "event: error" in text, text
         import json
