@@ -33,7 +33,7 @@ v = ε − x₀ (rectified flow): noise minus image. Images are shown enlarged, 
 
 FOOTER = """
 ---
-Model: our own DiT, trained with `python -m training.train` (model card: `weights/dit-emoji/README.md`).
+Models: our own DiTs and autoencoder, trained with `python -m training.train` and `python -m training.autoencoder` (model cards: `weights/dit-emoji-64/README.md`, `weights/dit-emoji/README.md`).
 Data: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).
 """
 

@@ -34,8 +34,8 @@ ZH: dict[str, str] = {
     "latent model: x_t and ε̂ are latents, shown as their 4 channels (grey 0, white +3, black −3); x̂₀ and guidance's parts are decoded to pixels.":
         "潜空间模型：x_t 和 ε̂ 是潜变量，显示为它们的 4 个通道（灰 = 0，白 = +3，黑 = −3）；x̂₀ 和引导的各部分解码为像素显示。",
     "noisy latent (decoded after)": "带噪潜变量（之后再解码）",
-    "---\nModel: our own DiT, trained with `python -m training.train` (model card: `weights/dit-emoji/README.md`).\nData: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).":
-        "---\n模型：我们自己的 DiT，用 `python -m training.train` 训练（模型卡：`weights/dit-emoji/README.md`）。\n"
+    "---\nModels: our own DiTs and autoencoder, trained with `python -m training.train` and `python -m training.autoencoder` (model cards: `weights/dit-emoji-64/README.md`, `weights/dit-emoji/README.md`).\nData: Twemoji by Twitter, Inc and other contributors (CC-BY 4.0); Noto Emoji by Google (Apache 2.0). Text encoder: all-MiniLM-L6-v2 (Apache 2.0).":
+        "---\n模型：我们自己的 DiT 和自编码器，用 `python -m training.train` 和 `python -m training.autoencoder` 训练（模型卡：`weights/dit-emoji-64/README.md`、`weights/dit-emoji/README.md`）。\n"
         "数据：Twemoji（Twitter 公司及其他贡献者，CC-BY 4.0）；Noto Emoji（Google，Apache 2.0）。文本编码器：all-MiniLM-L6-v2（Apache 2.0）。",
     "1 · Generate": "1 · 生成",
     "2 · Inpaint": "2 · 局部重绘",

@@ -261,6 +261,69 @@ def test_explore_views(page, shots):
     page.screenshot(path=shots / "two_spaces.png", full_page=True)
 
 
+def natural_width(page, selector: str) -> int:
+    return page.evaluate("(s) => document.querySelector(s).naturalWidth", selector)
+
+
+def test_every_tab_on_the_other_model(browser, app_server, shots):
+    """A page of its own: choose the model that is not the default at the top, and every model tab
+    runs it: the cost line, Generate's 64-px images, an exact inpaint, Denoise's latent noise,
+    Forward & reverse in latents (channels and z), the model drawing, attention, the race."""
+    pg = open_page(browser, app_server.url, 1280, 800)
+    try:
+        choice = pg.locator("#model-choice")
+        wait_text(pg, "#model-cost", "GFLOP")
+        default_cost = pg.locator("#model-cost").inner_text()
+        other = choice.locator("label").filter(has_not=pg.locator("input:checked")).first
+        other.click()
+        # the line names the other model's image size once its change event is done (it loads that model first)
+        pg.wait_for_function("(t) => { const s = document.querySelector('#model-cost').innerText.trim(); "
+                             "return s.includes('GFLOP') && !s.includes(t) && !s.includes('processing'); }", arg=default_cost.strip()[:12])
+        cost = pg.locator("#model-cost").inner_text()
+        latent = "from latents" in cost
+        assert latent != ("from latents" in default_cost), (default_cost, cost)
+        size = 64 if latent else 32
+        pg.locator("#gen-button").click()
+        wait_text(pg, "#gen-status", "Done")
+        pg.wait_for_function("document.querySelectorAll('#gen-gallery img').length >= 4")
+        pg.wait_for_function("document.querySelector('#gen-gallery img').complete")
+        assert natural_width(pg, "#gen-gallery img") == size
+        pg.screenshot(path=shots / f"generate_{size}px.png")
+        pg.get_by_role("tab", name="2 · Inpaint").click()
+        canvas = pg.locator("#inpaint-editor canvas").first
+        canvas.wait_for()
+        box = canvas.bounding_box()
+        pg.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+        pg.mouse.down()
+        pg.mouse.move(box["x"] + box["width"] * 2 / 3, box["y"] + box["height"] / 2, steps=12)
+        pg.mouse.up()
+        pg.locator("#inpaint-button").click()
+        wait_text(pg, "#inpaint-status", "Largest change outside the mask")
+        assert "exactly unchanged" in pg.locator("#inpaint-status").inner_text()
+        pg.get_by_role("tab", name="3 · Denoise").click()
+        pg.locator("#denoise-button").click()
+        wait_text(pg, "#denoise-note", "scheduled steps")
+        assert ("latent z₀" in pg.locator("#denoise-note").inner_text()) == latent
+        pg.get_by_role("tab", name="4 · Forward & reverse").click()
+        pg.locator("#trace-button").click()
+        wait_text(pg, "#trace-equations", "Forward")
+        pg.locator("#trace-slider input[type=range]").fill("10")
+        wait_text(pg, "#trace-equations", "step 11 of 20")
+        assert ("latent model" in pg.locator("#trace-position").inner_text()) == latent
+        pg.screenshot(path=shots / f"forward_reverse_{size}px.png", full_page=True)
+        pg.get_by_role("tab", name="5 · How it works").click()
+        assert (f"{'z' if latent else 'x'}_t: {16 if latent else 32}" in pg.locator("#architecture").inner_text())
+        pg.locator("#attention-button").click()
+        pg.locator("#attention-tiles img").wait_for()
+        assert natural_width(pg, "#attention-legend img") > 100
+        pg.get_by_role("tab", name="6 · Explore").click()
+        pg.get_by_role("tab", name="Sampler race").click()
+        pg.locator("#race-button").click()
+        wait_text(pg, "#race-verdict", "steps")
+    finally:
+        pg.context.close()
+
+
 def test_an_input_error_leaves_no_old_status(page):
     """Last in the file: it leaves Generate's outputs in Gradio's error state. After a run, an
     input error shows the red message with no status of the previous run beside it."""
