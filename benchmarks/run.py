@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import platform
 import random
 import statistics
@@ -215,6 +216,25 @@ def space_rows(reps: int, rows: list, results: dict) -> None:
     ratio = secs["latent 64 px"] / secs["pixel 32 px"]
     results["space_ratio"] = ratio
     rows.append(("latent 64 px / pixel 32 px, 20 guided steps", f"{ratio:.2f}×", "same run, timed in turn (target ≤ 1.5×)"))
+    trace_rows(reps, rows, results)
+
+
+def trace_rows(reps: int, rows: list, results: dict) -> None:
+    """The Forward & reverse tab on each model, through its handler (a 20-step trace and every
+    panel: the latent model decodes each step's x̂₀ and guidance's parts), and a slider move."""
+    from lab import trace
+
+    os.environ["DITLAB_COMPILE"] = "0"  # both eager: like for like (the app compiles only its default model)
+    runs = {m: (lambda m=m: list(trace.run_trace("cat face", None, 20, 5.0, 0, "euler", m))) for m in ("pixel", "latent")}
+    secs = interleaved_times(runs, reps)
+    frames = {m: run()[-1][0] for m, run in runs.items()}
+    moves = interleaved_times({m: (lambda f=f: trace.view(f, 10)) for m, f in frames.items()}, 2 * reps)
+    for m in runs:
+        results[f"space_trace_{m}"], results[f"space_slider_{m}"] = secs[m], moves[m]
+        rows.append((f"Forward & reverse on the {m} model: 20-step trace, every panel", f"{secs[m]:.2f} s",
+                     "handler call, eager, shipped weights; interleaved with the other model"))
+        rows.append((f"Forward & reverse on the {m} model: slider move (all panels + plot)", f"{moves[m] * 1000:.0f} ms",
+                     "trace.view, server side"))
 
 
 def cpu_description() -> str:
