@@ -154,10 +154,10 @@ def test_denoise_metrics_and_the_sigma_used(tmp_path):
 def test_noisy_upload_round_trip(tmp_path):
     """Download the tab's own "noisy input x_t", upload it back as already noisy at the same σ:
     the run starts from that same x_t (up to 8-bit rounding and the display-size resize)."""
-    first = run(denoise.denoise(str(example_images()[1]), 0.5, False, 20, 0, ""))[1]
+    first = run(denoise.denoise(str(example_images()[1]), 0.5, False, 20, 0, "", "pixel"))[1]
     path = tmp_path / "downloaded_xt.png"
     first[0].save(path)  # the panel as the browser downloads it (8x, nearest neighbour)
-    again = run(denoise.denoise(str(path), 0.5, True, 20, 0, ""))[1]
+    again = run(denoise.denoise(str(path), 0.5, True, 20, 0, "", "pixel"))[1]
     a, b = (np.asarray(x, np.float32) for x in (first[0], again[0]))
     assert np.abs(a - b).mean() < 3, np.abs(a - b).mean()
     assert "read as x_t at this σ" in again[4] and again[3] == []
@@ -196,7 +196,7 @@ def test_forward_reverse_and_labelled_export(model):
 
 
 def test_upload_in_forward_reverse_says_it_is_a_new_sample():
-    out = run(trace.run_trace("rocket", str(example_images()[0]), 4, 3.0, 0, "euler"))[1]
+    out = run(trace.run_trace("rocket", str(example_images()[0]), 4, 3.0, 0, "euler", "pixel"))[1]
     assert "new sample" in out[1]
     x0 = np.asarray(PIL.Image.open(example_images()[0]).convert("RGB"))
     assert np.array_equal(out[0].forward[-1], x0)
@@ -386,23 +386,26 @@ def test_prompt_reading_known_words_paraphrases_and_nonsense():
     assert "reads only these" in long
 
 
-def test_inpaint_editor_gets_crisp_examples_that_come_back_exact(tmp_path):
-    """The editor shows the examples enlarged 8x (its own scaling blurs a 32-px image); the
-    handler takes them back to the exact 32-px pixels, so outside the mask nothing moves."""
-    shown = inpaint.display_examples()
+@pytest.mark.parametrize("model", MODELS)
+def test_inpaint_editor_gets_crisp_examples_that_come_back_exact(tmp_path, model):
+    """The editor shows the examples at the model's size enlarged to 256 px (its own scaling
+    blurs a small image); the handler takes them back to the exact pixels, so outside the mask
+    nothing moves."""
+    size = runtime(model).image_size
+    shown = inpaint.display_examples(size)
     big = PIL.Image.open(shown[0])
     assert big.size == (256, 256)
-    path, _ = mask_png(tmp_path)
     m = np.zeros((256, 256, 4), np.uint8)
-    m[32:128, 32:224] = 255  # the same region at the editor's size
+    m[32:128, 32:224] = 255  # a region at the editor's size
     PIL.Image.fromarray(m).save(tmp_path / "mask256.png")
-    out = run(inpaint.inpaint({"background": shown[0], "layers": [str(tmp_path / "mask256.png")]}, "", 1.0, 3, 3.0, 1, 1, 0))[1]
+    editor = {"background": shown[0], "layers": [str(tmp_path / "mask256.png")]}
+    out = run(inpaint.inpaint(editor, "", 1.0, 3, 3.0, 1, 1, 0, model))[1]
     assert "exactly unchanged" in out[3]
     from lab.inputs import editor_image_and_mask
 
-    image, mask = editor_image_and_mask({"background": shown[0], "layers": [str(tmp_path / "mask256.png")]})
-    assert np.array_equal(np.asarray(image), np.asarray(PIL.Image.open(example_images()[0]).convert("RGB")))
-    assert mask.sum() == 12 * 24
+    image, mask = editor_image_and_mask(editor, size=size)
+    assert np.array_equal(np.asarray(image), np.asarray(PIL.Image.open(example_images(size)[0]).convert("RGB")))
+    assert mask.sum() == (96 * 192) * (size / 256) ** 2
 
 
 def test_legends_sit_outside_the_curves():
