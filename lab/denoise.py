@@ -21,7 +21,7 @@ from . import inputs
 from .i18n import say, tr
 from .metrics import psnr, sharpness, ssim
 from .outputs import clear_on, Outputs
-from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, example_images, gpu, runtime
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, example_images, gpu, model_work, runtime
 from .streaming import stream_outputs
 from .viz import schedule_figure, to_uint8, upscale
 
@@ -99,7 +99,8 @@ def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool, space: Late
         note = say("σ = {sigma:.2f} is nearer 0 than any scheduled step: nothing to denoise, the image is returned as it is.", sigma=sigma)
         return upscale(to_uint8(clean, False)), None, upscale(to_uint8(clean, False)), [], note, plot
     first = out.trace[0]
-    noisy = space.decode(first.x_t[:1].to(out.images.device))
+    with model_work():
+        noisy = space.decode(first.x_t[:1].to(out.images.device))
     noisy, one, result = (((t[0] + 1) / 2).clamp(0, 1) for t in (noisy, first.x0_image, out.images * 2 - 1))
     rows = []
     if not is_noisy:

@@ -23,6 +23,7 @@ from pipelines import ForwardProcessOutput, TraceStep
 from pipelines.latents import LatentSpace
 
 from .i18n import say
+from .runtime import model_work
 from .viz import LATENT_LIMIT, latent_tiles, to_uint8
 
 
@@ -107,7 +108,8 @@ def _images(space: LatentSpace, xs: list[torch.Tensor]) -> list[np.ndarray]:
     if not xs:
         return []
     if space.vae is not None:
-        xs = space.decode(torch.stack(xs).to(space.vae.device)).cpu()
+        with model_work():  # the autoencoder is model work: one at a time (lab.runtime.MODEL_LOCK)
+            xs = space.decode(torch.stack(xs).to(space.vae.device)).cpu()
     return [to_uint8(x) for x in xs]
 
 

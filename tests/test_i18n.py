@@ -99,9 +99,11 @@ def test_tables_go_out_with_headers_in_the_browsers_language():
 def test_the_model_drawing_speaks_the_visitors_language():
     from lab import explain
 
-    zh, en = localized(explain.architecture)(request=ZH_REQUEST), localized(explain.architecture)(request=EN_REQUEST)
+    draw = localized(explain.architecture)
+    zh, en = draw("pixel", request=ZH_REQUEST), draw("pixel", request=EN_REQUEST)
     assert "带噪图像" in zh and "参数量" in zh and "noisy image" not in zh
     assert "noisy image" in en and "Parameters" in en
+    assert "带噪潜变量" in draw("latent", request=ZH_REQUEST)
 
 
 def said_templates() -> list[tuple[str, str]]:

@@ -281,8 +281,10 @@ def test_every_model_call_holds_the_model_lock():
 
     handle = torch.nn.modules.module.register_module_forward_hook(hook)
     try:
-        run(generate.generate("red apple", "", 0, False, 2, 3.0, "euler", 1))
-        explain.attention("red heart", 0, 0.5)
+        for model in MODELS:
+            run(generate.generate("red apple", "", 0, False, 2, 3.0, "euler", 1, model))
+            run(denoise.denoise(str(example_images()[1]), 0.5, False, 4, 0, "", model))
+            explain.attention("red heart", 0, 0.5, model)
         autoencoder.autoencode(str(example_images(64)[0]))
         list(learn.learn(learn.emoji_choices()[:4], 10, 0, min_steps=2))
     finally:
@@ -363,7 +365,8 @@ def test_compare_two_prompts_starts_from_one_noise_and_finds_where_they_part():
     assert all(d < compare.PART_WAYS * pairs.state_distance[-1] for d in pairs.state_distance[:k])
     assert f"step {k + 1}**" in out["status"] and out["slider"].value == k + 1
     image, info = compare.show_step(pairs, 4)
-    assert image.width == 3 * image.height + 8 * image.height // 32 and "Step 4 of 6" in info  # a | b | difference
+    scale = image.height // pairs.x0_a[0].shape[0]
+    assert image.width == 3 * image.height + 2 * 4 * scale and "Step 4 of 6" in info  # a | b | difference, 4-px gaps
     same = dict(zip(compare.OUT.names, compare.compare("cat face", "cat face", 3, 4, 3.0, "euler")))
     assert max(same["pairs"].state_distance) == 0 and "identical" in same["status"]
     with pytest.raises(Exception, match="Second prompt"):
