@@ -194,7 +194,7 @@ Left out of every training set: {blocked} (an obscene gesture and tobacco; every
 
 DIT_SECTION = """## The latent DiT
 The same `DiTTransformer` on the 16×16×4 latents with patch 2: 64 tokens, the 32-px model's cost per step. Its gate is
-at the end of this section; until it passes, the app keeps the 32-px model. How to start it was decided side by side, one
+at the end of this section; until it passes, the app offers this model a click away and keeps the 32-px one as its default. How to start it was decided side by side, one
 thread each, {minutes} minutes, judged on the tuning set (`python scripts/curve.py runs/latent-<arm>/snap-* --vae
 weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guidance 5):
 
@@ -252,8 +252,9 @@ def gate_section(folder: Path) -> str:
     sweep = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip() and '"best"' not in line]
     rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
     passed = gate["generated_top5"] >= ref["generated_top5"] and gate["top5_vs_ceiling"] >= 0.9 and gate["paraphrase_top5"] >= 0.64
-    verdict = ("**The gate passes.**" if passed else
-               "**The gate does not pass yet**: training continues in phases from these weights; the app keeps the 32-px model.")
+    verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
+               "**The gate does not pass yet**: training continues in phases from these weights; the app offers this model "
+               "a click away and keeps the 32-px one as its default.")
     reading = (ev / "grid_reading.md").read_text().strip() if (ev / "grid_reading.md").exists() else ""
     return GATE_SECTION.format(sweep=rows, command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
                                sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
