@@ -32,6 +32,10 @@ def probe(t: torch.Tensor, image: int = 0) -> float:
     return float(t[image, 0, t.shape[-2] // 2, t.shape[-1] // 2])
 
 
+LATENT_PANELS = ("latent model: x_t and ε̂ are latents, shown as their 4 channels (grey 0, white +3, black −3); x̂₀ and "
+                 "guidance's parts are decoded to pixels.")
+
+
 @dataclass
 class StepPanels:
     """One step's predictions as uint8 images, and its numbers at the probe pixel."""
@@ -57,6 +61,10 @@ class Frames:
     forward: np.ndarray | None = None  # (N + 1, H, W, 3): the forward process at the same sigmas
     forward_numbers: list[dict[str, float]] | None = None
     latent: bool = False  # states are latents (shown as channels), x̂₀ decoded
+
+    def latent_note(self) -> str:
+        """What the panels of a latent run are (appended to a position's title), or ""."""
+        return " · " + say(LATENT_PANELS) if self.latent else ""
 
     @property
     def symbol(self) -> str:

@@ -79,7 +79,7 @@ def scrub(frames: Frames | None, k) -> tuple:
     step = frames.steps[j]
     note = "" if k < len(frames) else say(" (x̂₀ and ε̂: the last step's predictions)")
     return (upscale(frames.states[k]), upscale(step.x0_pred), upscale(step.noise_pred),
-            say("{title} · predictions of step {j}", title=frames.title(k), j=j + 1) + note)
+            say("{title} · predictions of step {j}", title=frames.title(k), j=j + 1) + note + frames.latent_note())
 
 
 def downloads(images: list[PIL.Image.Image]) -> list[str]:

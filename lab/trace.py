@@ -27,8 +27,6 @@ from .viz import schedule_figure, titled_row, upscale, write_gif, write_mp4
 UPLOAD_NOTE = ("Your image is noised by the formula (first panel). The reverse run starts from the same ε, but it is a **new "
                "sample** the model draws for the prompt, not a reconstruction of your image: at σ = 1 nothing of the image is "
                "left to recover. To see the model take back partial noise, use the Denoise tab.")
-LATENT_PANELS = ("latent model: x_t and ε̂ are latents, shown as their 4 channels (grey 0, white +3, black −3); x̂₀ and "
-                 "guidance's parts are decoded to pixels.")
 EQ_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}]
 PANELS = ("forward", "x_t", "x0", "eps", "x0_uncond", "x0_cond", "x0_guided", "equations", "plot", "position")  # view()'s order
 OUT = Outputs("frames", "status", "slider", *PANELS)
@@ -80,7 +78,7 @@ def view(frames: Frames | None, k) -> tuple:
     plot = schedule_figure(frames.sigmas, current=k, title=title)
     return (upscale(frames.forward[k]), upscale(frames.states[k]), upscale(step.x0_pred), upscale(step.noise_pred),
             None if unguided else upscale(step.x0_uncond), upscale(step.x0_cond), upscale(step.x0_pred),
-            step_equations(frames, k), plot, f"**{title}**" + (" · " + say(LATENT_PANELS) if frames.latent else ""))
+            step_equations(frames, k), plot, f"**{title}**" + frames.latent_note())
 
 
 def toggle_play(playing: bool):
