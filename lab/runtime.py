@@ -61,7 +61,8 @@ gpu = zero_gpu_decorator()  # every model handler is decorated with it
 
 
 class Runtime:
-    """The shipped transformer, loaded once, in the fastest precision this machine runs."""
+    """A shipped model (its transformer, and its autoencoder if latent), loaded once, the
+    transformer in the fastest precision this machine runs."""
 
     def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, compile: bool = True) -> None:
         set_threads()
@@ -107,13 +108,14 @@ class Runtime:
         m, cfg = self.transformer, self.transformer.config
         x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size, device=m.device, dtype=m.dtype)
         text = torch.zeros(2, MAX_TEXT_LENGTH, cfg.text_dim, device=m.device, dtype=m.dtype)
-        with torch.no_grad(), FlopCounterMode(display=False) as step:
-            m(x, torch.full((2,), 500.0, device=m.device), text, torch.ones(2, MAX_TEXT_LENGTH, dtype=torch.long, device=m.device))
         decode = 0
-        if self.is_latent:
-            with torch.no_grad(), FlopCounterMode(display=False) as dec:
-                self.vae.decode(x[:1].float())
-            decode = dec.get_total_flops()
+        with model_work(), torch.no_grad():
+            with FlopCounterMode(display=False) as step:
+                m(x, torch.full((2,), 500.0, device=m.device), text, torch.ones(2, MAX_TEXT_LENGTH, dtype=torch.long, device=m.device))
+            if self.is_latent:
+                with FlopCounterMode(display=False) as dec:
+                    self.vae.decode(x[:1].float())
+                decode = dec.get_total_flops()
         return {"tokens": (cfg.sample_size // cfg.patch_size) ** 2, "gflop": step.get_total_flops() / 1e9, "decode_gflop": decode / 1e9}
 
 
