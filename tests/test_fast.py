@@ -6,7 +6,7 @@ import torch
 from pipelines import DiTTransformer, fast
 from pipelines.hardware import cpu_has_native_bf16
 
-from .conftest import TINY, random_transformer
+from .conftest import TINY, TINY_LATENT, random_transformer
 
 DTYPE = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
@@ -82,8 +82,10 @@ def compile_on(monkeypatch):
     monkeypatch.setenv("DITLAB_COMPILE", "1")  # conftest turns it off for the app's tests
 
 
-def test_compiled_step_is_checked_registered_and_used(compile_on):
-    model = _model(DTYPE)
+@pytest.mark.parametrize("config", [TINY, TINY_LATENT], ids=["pixel", "latent"])
+def test_compiled_step_is_checked_registered_and_used(compile_on, config):
+    """For both of the app's kinds of model: 3-channel pixels with patch 4, 4-channel latents with patch 2."""
+    model = random_transformer(config, dtype=DTYPE)
     err = fast.compile_step(model, 2, DTYPE)
     assert 0 <= err <= fast.AGREEMENT_RTOL[DTYPE]
     assert fast.compiled_batches(model) == {(2, DTYPE)}
