@@ -62,6 +62,14 @@ unconditional, conditional and guided x̂₀ of each step, and this equation wit
 only has to make the inside agree (the **Inpaint** tab's per-step view shows the proposal, the known part and the merge).
 """
 
+LATENT_TEXT = r"""
+**Latent diffusion.** The 64-px model runs all of the above on a compressed image: our autoencoder's encoder $E$ turns a
+64×64×3 image into a 16×16×4 latent $z_0=E(x_0)$, the noise, the loss and the solver work on $z$ exactly as written with $z$ in
+place of $x$, and only the end goes through the decoder: image $=D(\hat z_0)$. The DiT's cost grows with its tokens, and a
+2×2 patch of latents stands for 8×8 pixels, so it draws 4× the pixels for the same work per step (the model choice at the top
+shows each model's cost; **Explore → The autoencoder** and **Two spaces** show the rest).
+"""
+
 
 def architecture(model: str | None = DEFAULT_MODEL) -> str:
     """The chosen model's DiT drawn with its real sizes, as an SVG."""
@@ -129,7 +137,9 @@ def create_explain(model: gr.Radio) -> None:
     # drawn again for each visitor, in the visitor's language (the page's copy is English), and for each model chosen
     get_blocks_context().root_block.load(architecture, model, drawing, api_name=False, show_progress="hidden")
     model.change(architecture, model, drawing, api_name=False, show_progress="hidden")
-    gr.Markdown(HOW_TEXT, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}])
+    maths = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+    gr.Markdown(HOW_TEXT, latex_delimiters=maths)
+    gr.Markdown(LATENT_TEXT, latex_delimiters=maths)
     with gr.Row():
         sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")
         steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="How many σ values it visits.")
