@@ -46,6 +46,7 @@ img, canvas { image-rendering: pixelated; }
 #trace-equations { overflow-x: auto; }
 #trace-equations .katex-display { overflow-x: auto; overflow-y: hidden; }
 @media (max-width: 600px) { #trace-equations .katex { font-size: 0.62em !important; } }
+@media (max-width: 600px) { #model-cost { min-height: 150px; } }
 """
 
 TABS = [("1 · Generate", "generate", create_generate), ("2 · Inpaint", "inpaint", create_inpaint),

@@ -37,9 +37,9 @@ def create_model_choice() -> gr.Radio:
     with gr.Row(equal_height=False):
         model = gr.Radio([(tr(name), key) for key, (_, name) in MODELS.items()], value=DEFAULT_MODEL, label="Model",
                          info="Every tab runs the model chosen here.", elem_id="model-choice", scale=1, min_width=260)
-        # drawn by the load event in the visitor's language; its room is kept from the start, so the
-        # tabs below do not jump down under a finger (or a test's click) when it arrives
-        cost = gr.Markdown("", elem_id="model-cost", min_height=150)
+        # drawn by the load event in the visitor's language; on a phone, where it sits above the tabs, its room
+        # is kept from the start (app.py's CSS), so the tabs do not jump down under a finger when it arrives
+        cost = gr.Markdown("", elem_id="model-cost")
     model.change(model_cost, model, cost, api_name=False, show_progress="hidden")
     get_blocks_context().root_block.load(model_cost, model, cost, api_name=False, show_progress="hidden")
     return model
