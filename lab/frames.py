@@ -24,7 +24,7 @@ from pipelines.latents import LatentSpace
 
 from .i18n import say
 from .runtime import model_work
-from .viz import LATENT_LIMIT, latent_tiles, to_uint8
+from .viz import channel_grid, latent_tiles, to_uint8
 
 
 def probe(t: torch.Tensor, image: int = 0) -> float:
@@ -87,28 +87,30 @@ class Frames:
         if not trace:
             raise ValueError("The run has no steps to show.")
         space = space or LatentSpace()
-        state = show_state(space)
+        latent = space.vae is not None
+        state = show_state(latent)
         states = [state(s.x_t[image]) for s in trace] + [state(trace[-1].x_next[image])]
         guided = [s.x0_uncond is not None for s in trace]
-        cond = _images(space, [s.x0_cond[image] for s in trace])
-        uncond = iter(_images(space, [s.x0_uncond[image] for s, g in zip(trace, guided) if g]))
-        steps = [_panels(s, image, state, c, next(uncond) if g else None) for s, c, g in zip(trace, cond, guided)]
-        if mask is not None and space.vae is not None:
+        # guidance's parts as pixels: the conditional x̂₀ of every step, then the unconditional of the guided ones
+        parts = iter(_images(space, [s.x0_cond[image] for s in trace] + [s.x0_uncond[image] for s in trace if s.x0_uncond is not None]))
+        cond = [next(parts) for _ in trace]
+        steps = [_panels(s, image, state, c, next(parts) if g else None) for s, c, g in zip(trace, cond, guided)]
+        if mask is not None and latent:
             mask = _latent_mask(mask, trace[0].x_t.shape)
-        return cls(np.stack(states), steps, [s.sigma for s in trace] + [trace[-1].sigma_next], sampler, mask,
-                   latent=space.vae is not None)
+        return cls(np.stack(states), steps, [s.sigma for s in trace] + [trace[-1].sigma_next], sampler, mask, latent=latent)
 
 
-def show_state(space: LatentSpace):
-    """How a state (C, h, w) in this space is drawn: pixels as they are, a latent as its channels."""
-    return to_uint8 if space.vae is None else latent_tiles
+def show_state(latent: bool):
+    """How a state (C, h, w) is drawn: pixels as they are, a latent as its channels."""
+    return latent_tiles if latent else to_uint8
 
 
 def _latent_mask(mask: np.ndarray, shape: torch.Size) -> np.ndarray:
     """A pixel mask as the latent panels show it: max-pooled to the latent grid (the pipeline's
-    own rule), one copy per channel tile."""
-    grid = F.adaptive_max_pool2d(torch.as_tensor(mask, dtype=torch.float32)[None, None], shape[-1])[0, 0]
-    return latent_tiles((grid * 2 - 1).expand(shape[1], -1, -1) * LATENT_LIMIT)[..., 0] > 127
+    own rule), one copy per channel tile (the gaps between tiles count as inside)."""
+    grid = F.adaptive_max_pool2d(torch.as_tensor(mask, dtype=torch.float32)[None, None], shape[-1])[0, 0].numpy()
+    plane = np.repeat(grid[..., None] * 255, 3, -1).astype(np.uint8)
+    return channel_grid([plane] * shape[1])[..., 0] > 127
 
 
 def _images(space: LatentSpace, xs: list[torch.Tensor]) -> list[np.ndarray]:
@@ -142,8 +144,7 @@ def add_forward(frames: Frames, fp: ForwardProcessOutput, x0: torch.Tensor) -> N
     is the clean start in model space (the image's latent, for a latent model)."""
     if len(fp.steps) != len(frames) + 1:
         raise ValueError("the forward process must cover every position of the run")
-    state = latent_tiles if frames.latent else to_uint8
-    frames.forward = np.stack([state(x) for x in fp.images])
+    frames.forward = np.stack([show_state(frames.latent)(x) for x in fp.images])
     frames.forward_numbers = [{"sigma": s, "x0": probe(x0), "eps": probe(fp.noise)} for s in fp.sigmas]
 
 

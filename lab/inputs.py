@@ -25,7 +25,7 @@ from pipelines.image_utils import fit_square, to_mask_tensor
 from pipelines.checks import check_number
 
 from .i18n import say
-from .runtime import MAX_SEED
+from .runtime import DEFAULT_MODEL, MAX_SEED, MODELS
 
 MAX_UPLOAD_MB = 10  # the app's max_file_size: a 32-pixel model needs no more
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
@@ -86,8 +86,6 @@ def choice(value, control: str, allowed) -> str:
 
 def model(value) -> str:
     """The model's key (see lab.runtime.MODELS); empty means the default."""
-    from .runtime import DEFAULT_MODEL, MODELS
-
     return DEFAULT_MODEL if value is None or value == "" else choice(value, "Model", list(MODELS))
 
 
