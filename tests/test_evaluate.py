@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from training.data import EmojiDataset, EmojiRecord
-from training.evaluate import GRID_PROMPTS, fixed_captions, frechet_distance, grid_array
+from training.evaluate import (GRID_PROMPTS, LATENT_GATE_IMAGES_PER_CAPTION, fixed_captions, frechet_distance, grid_array,
+                               latent_gate_passes, reference_gate)
 from training.judge import EmojiJudge, augment, rank_accuracy
 
 
@@ -22,6 +23,21 @@ def test_fixed_captions_are_fixed_and_varied():
     assert a == b and len(a) == 64 and len(set(a)) == 64
     assert a[:8] == GRID_PROMPTS
     assert sum(c.startswith("flag") for c in a) == 4 and not any("skin tone" in c for c in a)
+
+
+def test_latent_gate_compares_like_with_like():
+    ref = {"images_per_caption": 8, "generated_top5": 0.88, "paraphrase_top5": 0.62}
+    good = {"images_per_caption": 8, "generated_top5": 0.88, "top5_vs_ceiling": 0.92, "paraphrase_top5": 0.62}
+    assert latent_gate_passes(good, ref)
+    assert not latent_gate_passes({**good, "generated_top5": 0.87}, ref)  # below the 32-px model on names
+    assert not latent_gate_passes({**good, "paraphrase_top5": 0.61}, ref)  # ... or on paraphrases
+    assert not latent_gate_passes({**good, "top5_vs_ceiling": 0.89}, ref)  # under 90 % of the ceiling
+    with pytest.raises(ValueError, match="same number of images"):
+        latent_gate_passes({**good, "images_per_caption": 2}, ref)
+    # the shipped 32-px model was measured both ways, each file saying how
+    for n in (2, LATENT_GATE_IMAGES_PER_CAPTION):
+        shipped = reference_gate(n)
+        assert shipped["caption_set"] == "gate" and shipped["images_per_caption"] == n
 
 
 def test_frechet_distance():

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from pipelines.hardware import autocast_context, best_autocast_dtype, set_threads
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
+from .evaluate import latent_gate_passes, reference_gate
 from pipelines.training_utils import EMA
 
 from .train import load_checkpoint, lr_at, save_checkpoint
@@ -223,12 +224,15 @@ GATE_SECTION = """
 {sweep}
 
 ### Gate (the gate set, never used for a choice)
-`{command}`: {sampler}, {steps} steps, guidance {guidance:g}; the judge reads the 64-px images downsampled to 32 px.
+`{command}`: {sampler}, {steps} steps, guidance {guidance:g}, {n} images per prompt; the judge reads the 64-px images
+downsampled to 32 px. The 32-px model is measured the same way, at its own settings (`{ref_command}`). Both read with {n} images
+per prompt ({images} name and {images} paraphrase images each), because a 2-image reading has a standard error of about 3 points
+per model: the 32-px model read {ref2_name:.1%} names and {ref2_para:.1%} paraphrases with 2 images, {ref_name:.1%} and {ref_para:.1%} with {n}.
 
 | | this model (64 px, latent) | the 32-px pixel model | target |
 |---|---|---|---|
 | name top-5 (of ceiling) | {name:.1%} ({name_c:.1%}) | {ref_name:.1%} ({ref_name_c:.1%}) | ≥ the 32-px model's, at least 90 % of ceiling |
-| paraphrase top-5 | {para:.1%} | {ref_para:.1%} | ≥ 64 % |
+| paraphrase top-5 | {para:.1%} | {ref_para:.1%} | ≥ the 32-px model's |
 
 {verdict}
 
@@ -248,12 +252,14 @@ def gate_section(folder: Path) -> str:
     ev = Path(folder) / "evaluation"
     if not (ev / "gate.json").exists():
         return ""
-    gate, ref = json.loads((ev / "gate.json").read_text()), json.loads((Path(folder).parent / "dit-emoji" / "evaluation" / "gate.json").read_text())
+    gate = json.loads((ev / "gate.json").read_text())
+    ref = reference_gate(gate["images_per_caption"], Path(folder).parent / "dit-emoji")
+    ref2 = reference_gate(2, Path(folder).parent / "dit-emoji")
     lines = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip()]
     sweep = [r for r in lines if "sampler" in r]
     sweep_command = next((r["command"] for r in lines if "command" in r), "python scripts/sweep.py weights/dit-emoji-64 ...")
     rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
-    passed = gate["generated_top5"] >= ref["generated_top5"] and gate["top5_vs_ceiling"] >= 0.9 and gate["paraphrase_top5"] >= 0.64
+    passed = latent_gate_passes(gate, ref)
     verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
                "**The gate does not pass yet**: training continues in phases from these weights; the app offers this model "
                "a click away and keeps the 32-px one as its default.")
@@ -262,6 +268,9 @@ def gate_section(folder: Path) -> str:
                                sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
                                name=gate["generated_top5"], name_c=gate["top5_vs_ceiling"], ref_name=ref["generated_top5"],
                                ref_name_c=ref["top5_vs_ceiling"], para=gate["paraphrase_top5"], ref_para=ref["paraphrase_top5"],
+                               n=gate["images_per_caption"], images=gate["images_per_caption"] * gate["captions"],
+                               ref_command=ref.get("command", "python -m training.evaluate weights/dit-emoji"),
+                               ref2_name=ref2["generated_top5"], ref2_para=ref2["paraphrase_top5"],
                                verdict=verdict, reading=reading)
 
 
