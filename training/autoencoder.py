@@ -217,7 +217,7 @@ weights). History, tuning set as above:
 
 GATE_SECTION = """
 ### Sampling settings, chosen on the tuning set
-`{sweep_command}` (judge name top-5 + paraphrase top-5, {per} images per prompt):
+`{sweep_command}` (judge name top-5 + paraphrase top-5, {per} images per prompt){swept}:
 
 | sampler | guidance | steps | name top-5 | paraphrase top-5 |
 |---|---|---|---|---|
@@ -258,13 +258,16 @@ def gate_section(folder: Path) -> str:
     lines = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip()]
     sweep = [r for r in lines if "sampler" in r]
     sweep_command = next((r["command"] for r in lines if "command" in r), "python scripts/sweep.py weights/dit-emoji-64 ...")
+    swept = next((r["phase"] for r in lines if "phase" in r), None)  # the phase whose weights were swept
+    phases = len(list(ev.glob("phase*.curve.jsonl")))
+    swept = f", run on the phase-{swept} weights" + ("" if swept == phases else f"; kept for phase {phases}") if swept else ""
     rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
     passed = latent_gate_passes(gate, ref)
     verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
                "**The gate does not pass yet**: training continues in phases from these weights; the app offers this model "
                "a click away and keeps the 32-px one as its default.")
     reading = (ev / "grid_reading.md").read_text().strip() if (ev / "grid_reading.md").exists() else ""
-    return GATE_SECTION.format(sweep=rows, sweep_command=sweep_command, per=sweep[0].get("images_per_caption", 2), command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
+    return GATE_SECTION.format(sweep=rows, sweep_command=sweep_command, swept=swept, per=sweep[0].get("images_per_caption", 2), command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
                                sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
                                name=gate["generated_top5"], name_c=gate["top5_vs_ceiling"], ref_name=ref["generated_top5"],
                                ref_name_c=ref["top5_vs_ceiling"], para=gate["paraphrase_top5"], ref_para=ref["paraphrase_top5"],
