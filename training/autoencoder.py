@@ -253,14 +253,16 @@ def gate_section(folder: Path) -> str:
     if not (ev / "gate.json").exists():
         return ""
     gate = json.loads((ev / "gate.json").read_text())
-    ref = reference_gate(gate["images_per_caption"], Path(folder).parent / "dit-emoji")
-    ref2 = reference_gate(2, Path(folder).parent / "dit-emoji")
+    pixel_model = Path(folder).parent / "dit-emoji"
+    ref, ref2 = reference_gate(gate["images_per_caption"], pixel_model), reference_gate(2, pixel_model)
     lines = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip()]
     sweep = [r for r in lines if "sampler" in r]
     sweep_command = next((r["command"] for r in lines if "command" in r), "python scripts/sweep.py weights/dit-emoji-64 ...")
-    swept = next((r["phase"] for r in lines if "phase" in r), None)  # the phase whose weights were swept
-    phases = len(list(ev.glob("phase*.curve.jsonl")))
-    swept = f", run on the phase-{swept} weights" + ("" if swept == phases else f"; kept for phase {phases}") if swept else ""
+    swept_phase = next((r["phase"] for r in lines if "phase" in r), None)  # whose weights the sweep ran on
+    last_phase = len(list(ev.glob("phase*.curve.jsonl")))
+    swept = ""
+    if swept_phase:
+        swept = f", run on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
     rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
     passed = latent_gate_passes(gate, ref)
     verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
