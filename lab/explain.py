@@ -25,6 +25,9 @@ from .streaming import DoneEvent, stream
 from .viz import architecture_svg, caption_below, colorbar, heatmap_overlay, schedule_figure, tile_grid, to_uint8, upscale
 
 SPECIAL_TOKENS = ("[CLS]", "[SEP]")
+# each word's heatmap tile, in pixels: a whole multiple of both models' sides (32 x 6, 64 x 3),
+# so the two models' tiles are the same size and every image pixel stays a square
+ATTENTION_TILE = 192
 # "red heart" drew an orange heart; "red apple" draws red, and at σ = 0.7 its words take the most
 # attention of the σ tried (0.3 / 0.5 / 0.7: "apple" 0.045 / 0.067 / 0.089 of it, shipped model)
 ATTENTION_PROMPT, ATTENTION_SIGMA = "red apple", 0.7
@@ -117,7 +120,7 @@ def attention(prompt, seed, sigma, model=DEFAULT_MODEL):
     tiles, rows = [], []
     for tok, heat, share in zip(tokens, heats, maps[:, : len(tokens)].mean(0).tolist()):
         clipped = say("(off the scale)") if heat.max() > vmax * 1.001 else ""
-        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), size=160), [tok, say("{share:.2f} of attention", share=share), clipped], 15))
+        tiles.append(caption_below(upscale(heatmap_overlay(img, heat, vmax), size=ATTENTION_TILE), [tok, say("{share:.2f} of attention", share=share), clipped], 15))
         rows.append([tok, round(share, 3)])
     legend = colorbar(vmax, label=say("the words' scale"))
     return upscale(PIL.Image.fromarray(to_uint8(image01[0], False))), tile_grid(tiles, 4), legend, rows
