@@ -13,7 +13,7 @@ import gradio as gr
 import PIL.Image
 import torch
 
-from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
+from pipelines import DEFAULT_STEPS, SAMPLERS, DiTText2ImagePipeline
 
 from . import inputs
 from .compare import create_compare
@@ -22,7 +22,7 @@ from .i18n import say, tr
 from .outputs import clear_on, Outputs
 from .files import new_run_dir
 from .frames import Frames
-from .runtime import DEFAULT_IMAGES, DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, gpu, runtime
+from .runtime import DEFAULT_IMAGES, DEFAULT_MODEL, MAX_SEED, MODEL_QUEUE, chosen_settings, gpu, runtime
 from .streaming import stream_outputs
 from .viz import hstack, to_uint8, upscale
 
@@ -95,7 +95,14 @@ def downloads(images: list[PIL.Image.Image]) -> list[str]:
     return paths
 
 
+def model_settings(model) -> tuple[float, str]:
+    """Guidance and sampler for a newly chosen model: the ones its gate chose (lab.runtime)."""
+    sampler, guidance = chosen_settings(inputs.model(model))
+    return guidance, sampler
+
+
 def create_generate(model: gr.Radio) -> None:
+    guidance0, sampler0 = model_settings(DEFAULT_MODEL)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox("red apple", label="Prompt", elem_id="gen-prompt", max_length=inputs.MAX_PROMPT_CHARS,
@@ -109,9 +116,9 @@ def create_generate(model: gr.Radio) -> None:
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, info=tr("Same seed + same settings = same image."))
                 randomize = gr.Checkbox(False, label="Randomize seed", info="Pick a new seed each run (the one used is shown).")
             steps = gr.Slider(1, 100, DEFAULT_STEPS, step=1, label="Steps", info=tr("How many denoising steps: more = finer, slower."))
-            guidance = gr.Slider(1, 10, DEFAULT_GUIDANCE, step=0.5, label="Guidance scale", info=tr("How strongly to follow the prompt (1 = not guided)."))
-            sampler = gr.Dropdown(SAMPLER_CHOICES, value=DEFAULT_SAMPLER, label="Sampler", info=tr("The ODE solver that walks from noise to image."))
-            sampler_info = gr.Markdown(sampler_help(DEFAULT_SAMPLER))
+            guidance = gr.Slider(1, 10, guidance0, step=0.5, label="Guidance scale", info=tr("How strongly to follow the prompt (1 = not guided)."))
+            sampler = gr.Dropdown(SAMPLER_CHOICES, value=sampler0, label="Sampler", info=tr("The ODE solver that walks from noise to image."))
+            sampler_info = gr.Markdown(sampler_help(sampler0))
             n_images = gr.Slider(1, 8, DEFAULT_IMAGES, step=1, label="Images", info="How many images (seeds seed, seed+1, …).")
             gr.Markdown(tr(ENGLISH_ONLY))
         with gr.Column(scale=3, min_width=300):
@@ -139,6 +146,9 @@ def create_generate(model: gr.Radio) -> None:
     stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)
     slider.input(scrub, [frames, slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
     sampler.change(sampler_help, sampler, sampler_info, api_name=False, show_progress="hidden")
+    # each model starts from its own chosen settings (the latent model's gate chose DPM-Solver++ 2M
+    # at guidance 4, the pixel model's UniPC at 5); the user's changes hold until the next switch
+    model.change(model_settings, model, [guidance, sampler], api_name=False, show_progress="hidden")
     examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
     examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)
     with gr.Accordion("Compare two prompts, step by step", open=False, elem_id="cmp-accordion"):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import threading
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from pipelines import DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
 from pipelines.fast import compile_in_background
 from pipelines.hardware import set_threads
 from pipelines.latents import LatentSpace
@@ -140,6 +141,17 @@ def check_model(model: str | None) -> str:
     if model not in MODELS:
         raise ValueError(f"Model must be one of {list(MODELS)}; got {str(model)[:40]!r}.")
     return model
+
+
+def chosen_settings(model: str | None = None) -> tuple[str, float]:
+    """The sampler and guidance scale chosen for this model on the tuning set, which its gate ran
+    with (its folder's evaluation/gate.json): the Generate tab starts from them. The shared
+    defaults for a folder without one (a model trained here and not yet gated)."""
+    try:
+        chosen = json.loads((Path(MODELS[check_model(model)][0]) / "evaluation" / "gate.json").read_text())
+        return str(chosen["sampler"]), float(chosen["guidance_scale"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return DEFAULT_SAMPLER, DEFAULT_GUIDANCE
 
 
 def use_runtime(pixel: Runtime | None, latent: Runtime | None = None) -> tuple[Runtime | None, Runtime | None]:

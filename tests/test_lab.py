@@ -1,5 +1,6 @@
 """The app's tab handlers as plain functions, on a tiny random model."""
 
+import json
 import re
 
 import numpy as np
@@ -8,6 +9,7 @@ import PIL.ImageDraw
 import pytest
 
 from lab import denoise, explain, generate, inpaint, trace
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER
 from lab.frames import forward_equation, reverse_equations
 from lab.runtime import MODELS, example_images, runtime
 
@@ -36,6 +38,17 @@ def mask_png(tmp_path, rows=slice(4, 16), cols=slice(4, 28)):
 def test_examples_ship():
     ex = example_images()
     assert len(ex) >= 4 and all(PIL.Image.open(p).size == (32, 32) for p in ex)
+
+
+def test_each_model_starts_from_the_settings_its_gate_ran(monkeypatch, tmp_path):
+    """Generate's guidance and sampler follow the model choice: each model's own, from its gate.json,
+    and the shared defaults for a model folder that has none."""
+    for key, (weights, _) in MODELS.items():
+        chosen = json.loads((weights / "evaluation" / "gate.json").read_text())
+        assert generate.model_settings(key) == (chosen["guidance_scale"], chosen["sampler"])
+    assert generate.model_settings("latent") != generate.model_settings("pixel")  # a switch changes them
+    monkeypatch.setitem(MODELS, "latent", (tmp_path, "untrained"))
+    assert generate.model_settings("latent") == (DEFAULT_GUIDANCE, DEFAULT_SAMPLER)
 
 
 @pytest.mark.parametrize("model", MODELS)
