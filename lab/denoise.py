@@ -126,7 +126,7 @@ def schedule_point(steps, sigma):
 
 
 def create_denoise(model: gr.Radio) -> None:
-    examples = [str(p) for p in example_images()]
+    examples = [str(p) for p in example_images(runtime().image_size)]  # the default model's size; the other resizes them
     gr.Markdown("Add noise of a chosen level σ to an image — x_t = (1−σ)·x₀ + σ·ε — and watch the model take it back.")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=300):

@@ -29,7 +29,7 @@ def test_compare_two_prompts_and_read_a_prompt(client):
 
 
 def test_generate(client):
-    gallery, live, seed, status, step, files, *scrubber = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")
+    gallery, live, seed, status, step, files, *scrubber = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, "pixel", api_name="/generate")
     assert len(gallery) == 2 and seed == 7 and "Done: 6 steps" in status and step["value"] == 6
     sizes = sorted(PIL.Image.open(f).size for f in files)
     assert sizes == [(32, 32), (32, 32), (256, 256), (256, 256)]  # native and display size
@@ -37,14 +37,14 @@ def test_generate(client):
     assert im.size == (32, 32) and im.format == "PNG"
     assert scrubber[-1].startswith("6 of 6 steps done")
     # same seed, same image
-    again = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, api_name="/generate")[0]
+    again = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, "pixel", api_name="/generate")[0]
     assert np.array_equal(np.asarray(im), np.asarray(PIL.Image.open(again[0]["image"])))
 
 
 def test_generate_inpaint_and_trace_on_the_latent_model(client, tmp_path):
-    """The `model` parameter of every model endpoint: 64-px images from the shipped latent DiT,
-    inpainting exact outside the mask there too, the trace speaking of latents."""
-    gallery, *_, files, x_t, x0, eps, info = client.predict("red apple", "", 7, False, 4, 3.0, "euler", 1, "latent", api_name="/generate")
+    """The `model` parameter of every model endpoint, left out (the default: the shipped latent
+    DiT's 64-px images) or named: inpainting exact outside the mask, the trace speaking of latents."""
+    gallery, *_, files, x_t, x0, eps, info = client.predict("red apple", "", 7, False, 4, 3.0, "euler", 1, api_name="/generate")
     assert PIL.Image.open(gallery[0]["image"]).size == (64, 64)
     assert sorted(PIL.Image.open(f).size for f in files) == [(64, 64), (256, 256)]
     src = example_images(64)[0]
@@ -66,7 +66,7 @@ def test_inpaint(client, tmp_path):
     mask[6:18, 6:26] = 255
     PIL.Image.fromarray(mask).save(tmp_path / "mask.png")
     editor = {"background": handle_file(str(src)), "layers": [handle_file(str(tmp_path / "mask.png"))], "composite": None, "id": None}
-    result, live, diff, status, *_ = client.predict(editor, "red heart", 1.0, 6, 3.0, 1, 1, 0, api_name="/inpaint")
+    result, live, diff, status, *_ = client.predict(editor, "red heart", 1.0, 6, 3.0, 1, 1, 0, "pixel", api_name="/inpaint")
     assert "exactly unchanged" in status
     res = np.asarray(PIL.Image.open(result).convert("RGB"))[::8, ::8]  # shown 8x: one pixel per square
     orig = np.asarray(PIL.Image.open(src).convert("RGB"))

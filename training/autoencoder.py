@@ -217,10 +217,10 @@ weights). History, tuning set as above:
 
 GATE_SECTION = """
 ### Sampling settings, chosen on the tuning set
-`{sweep_command}` (judge name top-5 + paraphrase top-5, {per} images per prompt){swept}:
+{sweep_commands} (judge name top-5 + paraphrase top-5, {per} images per prompt){swept}:
 
-| sampler | guidance | steps | name top-5 | paraphrase top-5 |
-|---|---|---|---|---|
+| weights | sampler | guidance | steps | name top-5 | paraphrase top-5 |
+|---|---|---|---|---|---|
 {sweep}
 
 ### Gate (the gate set, never used for a choice)
@@ -247,6 +247,25 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 """
 
 
+def sweep_table(ev: Path) -> tuple[str, str, str, int]:
+    """The sampling sweeps (sweep.jsonl, then a re-check on later weights per sweep_phase<n>.jsonl):
+    their commands, the sentence on whose weights they ran, the table's rows, images per prompt."""
+    sweep, commands, swept_phase = [], [], None
+    for path in sorted(ev.glob("sweep*.jsonl"), key=lambda f: (f.stem != "sweep", f.stem)):
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        meta = next((r for r in lines if "command" in r), {})
+        swept_phase = meta.get("phase", swept_phase)  # whose weights this sweep ran on
+        commands.append(f"`{meta.get('command', 'python scripts/sweep.py weights/dit-emoji-64 ...')}`")
+        sweep += [r | {"phase": meta.get("phase", "?")} for r in lines if "sampler" in r]
+    last_phase = len(list(ev.glob("phase*.curve.jsonl")))
+    swept = ""
+    if swept_phase:
+        swept = f", the last on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
+    rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | "
+                     f"{r['paraphrase_top5']:.1%} |" for r in sweep)
+    return " then ".join(commands), swept, rows, sweep[0].get("images_per_caption", 2)
+
+
 def gate_section(folder: Path) -> str:
     """The sweep, the gate against the 32-px model's and the grids ("" before the gate has run)."""
     ev = Path(folder) / "evaluation"
@@ -255,21 +274,13 @@ def gate_section(folder: Path) -> str:
     gate = json.loads((ev / "gate.json").read_text())
     pixel_model = Path(folder).parent / "dit-emoji"
     ref, ref2 = reference_gate(gate["images_per_caption"], pixel_model), reference_gate(2, pixel_model)
-    lines = [json.loads(line) for line in (ev / "sweep.jsonl").read_text().splitlines() if line.strip()]
-    sweep = [r for r in lines if "sampler" in r]
-    sweep_command = next((r["command"] for r in lines if "command" in r), "python scripts/sweep.py weights/dit-emoji-64 ...")
-    swept_phase = next((r["phase"] for r in lines if "phase" in r), None)  # whose weights the sweep ran on
-    last_phase = len(list(ev.glob("phase*.curve.jsonl")))
-    swept = ""
-    if swept_phase:
-        swept = f", run on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
-    rows = "\n".join(f"| {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
+    commands, swept, rows, per = sweep_table(ev)
     passed = latent_gate_passes(gate, ref)
     verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
                "**The gate does not pass yet**: training continues in phases from these weights; the app offers this model "
                "a click away and keeps the 32-px one as its default.")
     reading = (ev / "grid_reading.md").read_text().strip() if (ev / "grid_reading.md").exists() else ""
-    return GATE_SECTION.format(sweep=rows, sweep_command=sweep_command, swept=swept, per=sweep[0].get("images_per_caption", 2), command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
+    return GATE_SECTION.format(sweep=rows, sweep_commands=commands, swept=swept, per=per, command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
                                sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
                                name=gate["generated_top5"], name_c=gate["top5_vs_ceiling"], ref_name=ref["generated_top5"],
                                ref_name_c=ref["top5_vs_ceiling"], para=gate["paraphrase_top5"], ref_para=ref["paraphrase_top5"],
