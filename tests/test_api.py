@@ -42,9 +42,9 @@ def test_generate(client):
 
 
 def test_generate_inpaint_and_trace_on_the_latent_model(client, tmp_path):
-    """The `model` parameter of every model endpoint, left out (the default: the shipped latent
-    DiT's 64-px images) or named: inpainting exact outside the mask, the trace speaking of latents."""
-    gallery, *_, files, x_t, x0, eps, info = client.predict("red apple", "", 7, False, 4, 3.0, "euler", 1, api_name="/generate")
+    """The `model` parameter of every model endpoint: 64-px images from the shipped latent DiT,
+    inpainting exact outside the mask there too, the trace speaking of latents."""
+    gallery, *_, files, x_t, x0, eps, info = client.predict("red apple", "", 7, False, 4, 3.0, "euler", 1, "latent", api_name="/generate")
     assert PIL.Image.open(gallery[0]["image"]).size == (64, 64)
     assert sorted(PIL.Image.open(f).size for f in files) == [(64, 64), (256, 256)]
     src = example_images(64)[0]
