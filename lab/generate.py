@@ -96,9 +96,8 @@ def downloads(images: list[PIL.Image.Image]) -> list[str]:
 
 
 def model_settings(model) -> tuple[float, str]:
-    """Guidance and sampler for a newly chosen model: the ones its gate chose (lab.runtime)."""
-    sampler, guidance = chosen_settings(inputs.model(model))
-    return guidance, sampler
+    """Guidance and sampler for a newly chosen model: the ones its gate ran with (lab.runtime)."""
+    return chosen_settings(inputs.model(model))
 
 
 def create_generate(model: gr.Radio) -> None:

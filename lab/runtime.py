@@ -143,15 +143,15 @@ def check_model(model: str | None) -> str:
     return model
 
 
-def chosen_settings(model: str | None = None) -> tuple[str, float]:
-    """The sampler and guidance scale chosen for this model on the tuning set, which its gate ran
+def chosen_settings(model: str | None = None) -> tuple[float, str]:
+    """The guidance scale and sampler chosen for this model on the tuning set, which its gate ran
     with (its folder's evaluation/gate.json): the Generate tab starts from them. The shared
     defaults for a folder without one (a model trained here and not yet gated)."""
     try:
         chosen = json.loads((Path(MODELS[check_model(model)][0]) / "evaluation" / "gate.json").read_text())
-        return str(chosen["sampler"]), float(chosen["guidance_scale"])
+        return float(chosen["guidance_scale"]), str(chosen["sampler"])
     except (OSError, KeyError, TypeError, ValueError):
-        return DEFAULT_SAMPLER, DEFAULT_GUIDANCE
+        return DEFAULT_GUIDANCE, DEFAULT_SAMPLER
 
 
 def use_runtime(pixel: Runtime | None, latent: Runtime | None = None) -> tuple[Runtime | None, Runtime | None]:
