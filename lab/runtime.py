@@ -148,7 +148,7 @@ def chosen_settings(model: str | None = None) -> tuple[float, str]:
     with (its folder's evaluation/gate.json): the Generate tab starts from them. The shared
     defaults for a folder without one (a model trained here and not yet gated)."""
     try:
-        chosen = json.loads((Path(MODELS[check_model(model)][0]) / "evaluation" / "gate.json").read_text())
+        chosen = json.loads((MODELS[check_model(model)][0] / "evaluation" / "gate.json").read_text())
         return float(chosen["guidance_scale"]), str(chosen["sampler"])
     except (OSError, KeyError, TypeError, ValueError):
         return DEFAULT_GUIDANCE, DEFAULT_SAMPLER

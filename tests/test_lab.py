@@ -9,9 +9,9 @@ import PIL.ImageDraw
 import pytest
 
 from lab import denoise, explain, generate, inpaint, trace
-from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER
 from lab.frames import forward_equation, reverse_equations
 from lab.runtime import MODELS, example_images, runtime
+from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER
 
 
 pytestmark = pytest.mark.usefixtures("tiny_runtime")  # the app served by a tiny random model

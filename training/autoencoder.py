@@ -251,7 +251,7 @@ def sweep_table(ev: Path) -> tuple[str, str, str, int]:
     """The sampling sweeps (sweep.jsonl, then a re-check on later weights per sweep_phase<n>.jsonl):
     their commands, the sentence on whose weights they ran, the table's rows, images per prompt."""
     sweep, commands, swept_phase = [], [], None
-    for path in sorted(ev.glob("sweep*.jsonl"), key=lambda f: (f.stem != "sweep", f.stem)):
+    for path in sorted(ev.glob("sweep*.jsonl")):  # "sweep.jsonl" sorts before "sweep_phase<n>.jsonl"
         lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         meta = next((r for r in lines if "command" in r), {})
         swept_phase = meta.get("phase", swept_phase)  # whose weights this sweep ran on
