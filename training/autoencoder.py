@@ -208,7 +208,10 @@ weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guida
   shape fits (blocks, text side, timestep embedder); the patch embedding, final linear and output conv start new.
 
 The warm start is continued (`--resume --run-dir runs/latent-warm`, then phases that warm-start from the exported
-weights). History, tuning set as above:
+weights: `--init-from weights/dit-emoji-64 --warmup-steps 100`). Phases 2 to 5 restart at `--lr 3e-4` and cool down over
+their last 15 % (phase 2) or 25 % (`--cooldown-fraction 0.25`); the name score stayed flat over phases 3 to 5, so phase 6
+is one long finish, `--lr 1.5e-4 --cooldown-fraction 1.0`: the learning rate falls linearly over all its 105 minutes.
+History, tuning set as above:
 
 | phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
 |---|---|---|---|---|---|
@@ -249,13 +252,16 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 
 def sweep_table(ev: Path) -> tuple[str, str, str, int]:
     """The sampling sweeps (sweep.jsonl, then a re-check on later weights per sweep_phase<n>.jsonl):
-    their commands, the sentence on whose weights they ran, the table's rows, images per prompt."""
-    sweep, commands, swept_phase = [], [], None
+    their commands, the sentence on whose weights they ran, the table's rows (then any note on the
+    choice), images per prompt."""
+    sweep, commands, notes, swept_phase = [], [], [], None
     for path in sorted(ev.glob("sweep*.jsonl")):  # "sweep.jsonl" sorts before "sweep_phase<n>.jsonl"
         lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         meta = next((r for r in lines if "command" in r), {})
         swept_phase = meta.get("phase", swept_phase)  # whose weights this sweep ran on
         commands.append(f"`{meta.get('command', 'python scripts/sweep.py weights/dit-emoji-64 ...')}`")
+        if "note" in meta:  # why the choice departs from the sweep's own best
+            notes.append(f"Phase {swept_phase}: {meta['note']}")
         sweep += [r | {"phase": meta.get("phase", "?")} for r in lines if "sampler" in r]
     last_phase = len(list(ev.glob("phase*.curve.jsonl")))
     swept = ""
@@ -263,6 +269,7 @@ def sweep_table(ev: Path) -> tuple[str, str, str, int]:
         swept = f", the last on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
     rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {r['guidance']:g} | {r['steps']} | {r['name_top5']:.1%} | "
                      f"{r['paraphrase_top5']:.1%} |" for r in sweep)
+    rows += "".join(f"\n\n{note}" for note in notes)
     return " then ".join(commands), swept, rows, sweep[0].get("images_per_caption", 2)
 
 
