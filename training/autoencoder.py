@@ -210,7 +210,7 @@ weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guida
 The warm start is continued (`--resume --run-dir runs/latent-warm`, then phases that warm-start from the exported
 weights: `--init-from weights/dit-emoji-64 --warmup-steps 100`). Phases 2 to 5 restart at `--lr 3e-4` and cool down over
 their last 15 % (phase 2) or 25 % (`--cooldown-fraction 0.25`); the name score stayed flat over phases 3 to 5, so phase 6
-is one long finish, `--lr 1.5e-4 --cooldown-fraction 1.0`: the learning rate falls linearly over all its 105 minutes.
+is one long finish, `--lr 1.5e-4 --cooldown-fraction 1.0`: the learning rate falls linearly over the whole phase.
 History, tuning set as above:
 
 | phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
