@@ -145,8 +145,8 @@ def create_generate(model: gr.Radio) -> None:
     stop.click(lambda: "Stopped. Press Generate to start again.", None, status, cancels=[ev, sub], api_name=False)
     slider.input(scrub, [frames, slider], [sx, s0, se, scrub_info], api_name=False, show_progress="hidden")
     sampler.change(sampler_help, sampler, sampler_info, api_name=False, show_progress="hidden")
-    # each model starts from its own chosen settings (the latent model's gate chose DPM-Solver++ 2M
-    # at guidance 4, the pixel model's UniPC at 5); the user's changes hold until the next switch
+    # each model starts from the settings its gate ran with (chosen on the tuning set; they differ
+    # between the models); the user's changes hold until the next switch
     model.change(model_settings, model, [guidance, sampler], api_name=False, show_progress="hidden")
     examples = gr.Examples(EXAMPLES, [prompt, seed], label="Try (click one: it fills the prompt and seed, and runs)")
     examples.load_input_event.then(generate, ins, outs, api_name=False, concurrency_id=MODEL_QUEUE, preprocess=False)

@@ -109,7 +109,7 @@ def test_model_card_is_written_from_the_measured_files(tmp_path, tiny_transforme
 
 def test_latent_card_lists_every_sweep_with_its_weights_and_notes(tmp_path):
     """sweep_table: the first sweep, then each re-check on later weights, each row tagged with its
-    phase; a note that explains a departure from the sweep's own best is printed under the table."""
+    phase and any guidance interval; a note that explains a departure from the sweep's own best is printed under the table."""
     import json
 
     from training.autoencoder import sweep_table
@@ -119,13 +119,15 @@ def test_latent_card_lists_every_sweep_with_its_weights_and_notes(tmp_path):
 
     row = {"sampler": "dpm++2m", "guidance": 4.0, "steps": 20, "images_per_caption": 4, "name_top5": 0.8, "paraphrase_top5": 0.7}
     write("sweep.jsonl", [row], {"command": "python scripts/sweep.py A", "phase": 3})
-    write("sweep_phase6.jsonl", [row | {"guidance": 5.0, "name_top5": 0.75}], {"command": "python scripts/sweep.py B", "phase": 6, "note": "KEPT-4"})
+    write("sweep_phase6.jsonl", [row | {"guidance": 5.0, "name_top5": 0.75}, row | {"interval": [0.2, 0.8]}],
+          {"command": "python scripts/sweep.py B", "phase": 6, "note": "KEPT-4"})
     for k in range(1, 7):
         (tmp_path / f"phase{k}.curve.jsonl").write_text("{}")
     commands, swept, rows, per = sweep_table(tmp_path)
     assert commands == "`python scripts/sweep.py A` then `python scripts/sweep.py B`" and per == 4
     assert swept == ", the last on the phase-6 weights"
-    assert rows.splitlines()[:2] == ["| phase 3 | dpm++2m | 4 | 20 | 80.0% | 70.0% |", "| phase 6 | dpm++2m | 5 | 20 | 75.0% | 70.0% |"]
+    assert rows.splitlines()[:3] == ["| phase 3 | dpm++2m | 4 | 20 | 80.0% | 70.0% |", "| phase 6 | dpm++2m | 5 | 20 | 75.0% | 70.0% |",
+                                     "| phase 6 | dpm++2m | 4, only at σ 0.2–0.8 | 20 | 80.0% | 70.0% |"]  # the interval is part of the setting
     assert rows.endswith("\n\nPhase 6: KEPT-4")
     (tmp_path / "phase7.curve.jsonl").write_text("{}")
     assert sweep_table(tmp_path)[1] == ", the last on the phase-6 weights; kept for phase 7"
