@@ -124,3 +124,25 @@ def test_latent_training_warm_starts_blocks_and_exports_the_vae(tmp_path, folder
     assert got["x_embedder.weight"].shape != src["x_embedder.weight"].shape
     img = pipe("pattern 1", num_inference_steps=2, output_type="np").images
     assert img.shape == (1, 64, 64, 3) and np.isfinite(img).all()
+
+
+def test_a_deeper_model_grows_from_saved_weights_as_the_same_function(tmp_path):
+    """warm_start into a model 2 blocks deeper: every saved weight is used, only the two new middle
+    blocks start at DiT's init, and the grown model's output equals the saved model's (the long
+    skips still pair the same trained blocks). A shallower model is refused."""
+    from .conftest import TINY, random_transformer
+
+    from pipelines import DiTTransformer
+    from training.train import warm_start
+
+    saved = random_transformer(TINY | {"depth": 4})
+    saved.save_pretrained(tmp_path / "transformer", safe_serialization=True)
+    grown = DiTTransformer(**(TINY | {"depth": 6})).eval()
+    fresh = warm_start(grown, tmp_path)
+    assert {name.split(".")[1] for name in fresh} == {"2", "3"} and all(n.startswith("blocks.") for n in fresh)
+    torch.manual_seed(0)
+    x, t, text = torch.randn(2, 3, 32, 32), torch.tensor([0.3, 0.8]), torch.randn(2, 5, saved.config["text_dim"])
+    with torch.no_grad():
+        assert torch.allclose(grown(x, t, text).sample, saved(x, t, text).sample, atol=1e-5)
+    with pytest.raises(SystemExit):
+        warm_start(DiTTransformer(**(TINY | {"depth": 2})), tmp_path)

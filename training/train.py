@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(blocks, text and timestep embedders); the patch embedding, final linear and output conv stay new")
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start: a saved pipeline (e.g. weights/dit-emoji) whose transformer weights start this run; "
-                        "the optimizer starts fresh, so keep a short --warmup-steps")
+                        "the optimizer starts fresh, so keep a short --warmup-steps; a larger --depth "
+                        "grows the saved model, new middle blocks starting as the identity")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                    help="torch.compile the training forward: about a minute of compilation at start, then "
                         "1.2x the images per second (benchmarks/README.md); --no-compile for short runs")
@@ -193,16 +194,33 @@ WARM_KEYS = ("sample_size", "in_channels", "patch_size", "hidden_size", "depth",
 def warm_start(model: DiTTransformer, pipeline_dir: Path, blocks_only: bool = False) -> list[str]:
     """Copy a saved pipeline's transformer weights (any dtype) into `model`. `blocks_only`: the
     saved model may work on another resolution or space; every weight of the same name and
-    shape is copied, and the names of those left at their initial values are returned."""
+    shape is copied, and the names of those left at their initial values are returned. A deeper
+    `model` grows from the saved one (grown_block_names) and starts as the same function."""
     saved = DiTTransformer.from_pretrained(Path(pipeline_dir) / "transformer", use_safetensors=True)
-    keys = WARM_KEYS[3:] if blocks_only else WARM_KEYS
-    if any(saved.config[k] != model.config[k] for k in keys):
+    keys = [k for k in (WARM_KEYS[3:] if blocks_only else WARM_KEYS) if k != "depth"]
+    grow = model.config["depth"] - saved.config["depth"]
+    if any(saved.config[k] != model.config[k] for k in keys) or grow < 0:
         flag = "--init-blocks-from" if blocks_only else "--init-from"
-        raise SystemExit(f"{flag} {pipeline_dir}: its config {({k: saved.config[k] for k in keys})} differs from the arguments'")
-    mine, theirs = model.state_dict(), saved.state_dict()
+        raise SystemExit(f"{flag} {pipeline_dir}: its config {({k: saved.config[k] for k in WARM_KEYS})} does not fit the "
+                         "arguments' (the same sizes, and a depth the same or larger)")
+    mine, theirs = model.state_dict(), grown_block_names(saved.state_dict(), saved.config["depth"], grow)
     copied = {k: v.float() for k, v in theirs.items() if k in mine and v.shape == mine[k].shape}
-    model.load_state_dict(copied, strict=not blocks_only)
+    model.load_state_dict(copied, strict=not (blocks_only or grow))
     return sorted(set(mine) - set(copied))
+
+
+def grown_block_names(state: dict, depth: int, grow: int) -> dict:
+    """Rename a depth-`depth` model's weights for one `grow` blocks deeper: its second half moves
+    up by `grow`, so every U-ViT long skip still pairs the same two trained blocks (i with
+    depth-1-i), and the new middle blocks keep DiT's init, under which a block is the identity
+    (adaLN-zero gates, skip fusion [I | 0]): the grown model computes what the saved one did."""
+    def moved(name: str) -> str:
+        if not name.startswith("blocks."):
+            return name
+        _, i, rest = name.split(".", 2)
+        return f"blocks.{int(i) + grow if int(i) >= depth // 2 else i}.{rest}"
+
+    return {moved(k): v for k, v in state.items()}
 
 
 def load_vae(path: Path | None):
