@@ -127,7 +127,7 @@ def test_latent_card_lists_every_sweep_with_its_weights_and_notes(tmp_path):
     assert commands == "`python scripts/sweep.py A` then `python scripts/sweep.py B`" and per == 4
     assert swept == ", the last on the phase-6 weights"
     assert rows.splitlines()[:3] == ["| phase 3 | dpm++2m | 4 | 20 | 80.0% | 70.0% |", "| phase 6 | dpm++2m | 5 | 20 | 75.0% | 70.0% |",
-                                     "| phase 6 | dpm++2m | 4, only at σ 0.2–0.8 | 20 | 80.0% | 70.0% |"]  # the interval is part of the setting
+                                     "| phase 6 | dpm++2m | 4, guided only at 0.2 ≤ σ ≤ 0.8 | 20 | 80.0% | 70.0% |"]  # the interval is part of the setting
     assert rows.endswith("\n\nPhase 6: KEPT-4")
     (tmp_path / "phase7.curve.jsonl").write_text("{}")
     assert sweep_table(tmp_path)[1] == ", the last on the phase-6 weights; kept for phase 7"

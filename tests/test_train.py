@@ -130,7 +130,7 @@ def test_a_deeper_model_grows_from_saved_weights_as_the_same_function(tmp_path):
     """warm_start into a model 2 blocks deeper: every saved weight is used, only the two new middle
     blocks start at DiT's init, and the grown model's output equals the saved model's (the long
     skips still pair the same trained blocks). A shallower model is refused."""
-    from .conftest import TINY, random_transformer
+    from .conftest import TINY, random_transformer  # conftest's TINY, a model config (this module's TINY is CLI args)
 
     from pipelines import DiTTransformer
     from training.train import warm_start

@@ -29,6 +29,7 @@ from pipelines.hardware import autocast_context, best_autocast_dtype, set_thread
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
 from .evaluate import latent_gate_passes, reference_gate
+from .model_card import guided_only
 from pipelines.training_utils import EMA
 
 from .train import load_checkpoint, lr_at, save_checkpoint
@@ -268,11 +269,9 @@ def sweep_table(ev: Path) -> tuple[str, str, str, int]:
     swept = ""
     if swept_phase:
         swept = f", the last on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
-    def guidance(r: dict) -> str:  # a guidance interval is part of the setting: rows would read alike without it
-        return f"{r['guidance']:g}" + (f", only at σ {r['interval'][0]:g}–{r['interval'][1]:g}" if r.get("interval") else "")
-
-    rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {guidance(r)} | {r['steps']} | {r['name_top5']:.1%} | "
-                      f"{r['paraphrase_top5']:.1%} |" for r in sweep)
+    # a guidance interval is part of the setting: rows would read alike without it
+    rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {r['guidance']:g}{guided_only(r.get('interval'))} | {r['steps']} | "
+                     f"{r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
     rows += "".join(f"\n\n{note}" for note in notes)
     return " then ".join(commands), swept, rows, sweep[0].get("images_per_caption", 2)
 

@@ -124,6 +124,11 @@ The 64 evaluation names, first image each:
 """
 
 
+def guided_only(interval: list[float] | None) -> str:
+    """A guidance interval in words, to follow the guidance scale ("" when guidance acts at every step)."""
+    return f", guided only at {interval[0]} ≤ σ ≤ {interval[1]}" if interval else ""
+
+
 def markdown_table(rows: list[dict], keys: list[str]) -> str:
     if not rows:
         return "(not measured)"
@@ -164,14 +169,13 @@ def write_model_card(weights: Path, metrics: dict, run_dir: Path | None, history
     with safe_open(str(weights / "transformer" / "diffusion_pytorch_model.safetensors"), "pt") as f:
         params = sum(_prod(f.get_slice(k).get_shape()) for k in f.keys())
     steps = info.get("step", 0)
-    interval = metrics.get("guidance_interval")
     text = TEMPLATE.format(
         params=params / 1e6, config=json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")}),
         patch=cfg["patch_size"], tokens=(cfg["sample_size"] // cfg["patch_size"]) ** 2, width=cfg["hidden_size"], depth=cfg["depth"],
         n_images=metrics.get("num_images", 7562), history=history, steps=steps, ema_decay=min(0.999, 1 - (steps + 1) ** (-2 / 3)),
         num_captions=metrics["num_distinct_captions"], images_per_caption=metrics["images_per_caption"], steps_eval=metrics["steps"],
         guidance=metrics["guidance_scale"], sampler=metrics["sampler"],
-        interval=f", guided only at {interval[0]} ≤ σ ≤ {interval[1]}" if interval else "",
+        interval=guided_only(metrics.get("guidance_interval")),
         sweep=markdown_table(sweep, ["sampler", "guidance", "interval", "steps", "name_top5", "paraphrase_top5"]),
         curve=markdown_table(curve, ["minutes", "generated_top5", "top5_vs_ceiling", "paraphrase_top5", "paraphrase_top5_vs_ceiling"]),
         capacity=capacity_table(capacity or {}), curve_command=curve_command,

@@ -188,7 +188,8 @@ def write_grid(pipe_cls, model, path: Path, steps: int, vae=None) -> None:
     model.train()
 
 
-WARM_KEYS = ("sample_size", "in_channels", "patch_size", "hidden_size", "depth", "num_heads")
+# sizes a warm start needs equal (depth may grow: grown_block_names)
+WARM_KEYS = ("sample_size", "in_channels", "patch_size", "hidden_size", "num_heads")
 
 
 def warm_start(model: DiTTransformer, pipeline_dir: Path, blocks_only: bool = False) -> list[str]:
@@ -197,11 +198,11 @@ def warm_start(model: DiTTransformer, pipeline_dir: Path, blocks_only: bool = Fa
     shape is copied, and the names of those left at their initial values are returned. A deeper
     `model` grows from the saved one (grown_block_names) and starts as the same function."""
     saved = DiTTransformer.from_pretrained(Path(pipeline_dir) / "transformer", use_safetensors=True)
-    keys = [k for k in (WARM_KEYS[3:] if blocks_only else WARM_KEYS) if k != "depth"]
+    keys = WARM_KEYS[3:] if blocks_only else WARM_KEYS
     grow = model.config["depth"] - saved.config["depth"]
     if any(saved.config[k] != model.config[k] for k in keys) or grow < 0:
         flag = "--init-blocks-from" if blocks_only else "--init-from"
-        raise SystemExit(f"{flag} {pipeline_dir}: its config {({k: saved.config[k] for k in WARM_KEYS})} does not fit the "
+        raise SystemExit(f"{flag} {pipeline_dir}: its config {({k: saved.config[k] for k in (*WARM_KEYS, 'depth')})} does not fit the "
                          "arguments' (the same sizes, and a depth the same or larger)")
     mine, theirs = model.state_dict(), grown_block_names(saved.state_dict(), saved.config["depth"], grow)
     copied = {k: v.float() for k, v in theirs.items() if k in mine and v.shape == mine[k].shape}
