@@ -6,7 +6,8 @@ Why latent diffusion: the DiT's cost grows with its tokens, not with pixels. Bot
 64 tokens: the pixel model cuts 32x32x3 pixels into 4x4 patches (48 numbers a token); the
 latent one cuts the autoencoder's 16x16x4 latents into 2x2 patches (16 numbers a token, each
 standing for an 8x8 patch of a 64x64 image). Same transformer work, 4x the pixels; the decoder
-runs once at the end.
+runs once at the end. (A latent DiT grown deeper than the pixel one costs more per step; the
+note then says by how much.)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .viz import hstack, to_uint8, upscale
 OUT = Outputs("strip", "table", "note", "runs", "slider", "step_image", "step_info")
 DISPLAY = 256  # both models' images shown at this side, nearest neighbour: a 32-px pixel is 8x8, a 64-px one 4x4
 TIMING_REPEATS = 3
+SAME_COMPUTE = 0.1  # GFLOP per step within 10 %: "the same compute"
 
 
 @dataclass
@@ -55,7 +57,7 @@ def step_cost(rt: Runtime, prompt: str) -> dict[str, float]:
     with torch.no_grad(), model_work():
         ms = _best_ms(lambda: m(x, t, text, text_mask))
         decode_ms = _best_ms(lambda: rt.vae.decode(x[:1].float())) if rt.is_latent else 0.0
-    return {**rt.cost, "pixels": rt.image_size, "per_token": cfg.patch_size ** 2 * cfg.in_channels, "ms": ms, "decode_ms": decode_ms}
+    return {**rt.cost, "pixels": rt.image_size, "per_token": cfg.patch_size ** 2 * cfg.in_channels, "depth": cfg.depth, "ms": ms, "decode_ms": decode_ms}
 
 
 def _best_ms(fn) -> float:
@@ -99,15 +101,25 @@ def explain(runs: list[Run], steps: int) -> str:
     ratio = (latent["pixels"] / pixel["pixels"]) ** 2
     total_p = steps * pixel["ms"]
     total_l = steps * latent["ms"] + latent["decode_ms"]
-    return say("**Same compute, {ratio:.0f}× the pixels.** Both DiTs see {tokens} tokens, so a step costs about the same: "
-               "{gp:.2f} vs {gl:.2f} GFLOP, {mp:.1f} vs {ml:.1f} ms here. The pixel model's token is a 4×4 patch of RGB "
-               "({pp} numbers); the latent model's is a 2×2 patch of latents ({pl} numbers), which the decoder turns into an "
-               "8×8 patch of pixels. **What the autoencoder costs:** one decode at the end, {dg:.2f} GFLOP, {dm:.1f} ms, "
-               "about {steps_equiv:.1f} DiT steps. {n} steps: {tp:.0f} ms of DiT for 32 px, {tl:.0f} ms with the decode for 64 px "
-               "(timings: the best of {k} eager calls each, on this machine, now).",
-               ratio=ratio, tokens=pixel["tokens"], gp=pixel["gflop"], gl=latent["gflop"], mp=pixel["ms"], ml=latent["ms"],
-               pp=pixel["per_token"], pl=latent["per_token"], dg=latent["decode_gflop"], dm=latent["decode_ms"],
-               steps_equiv=latent["decode_ms"] / max(latent["ms"], 1e-6), n=steps, tp=total_p, tl=total_l, k=TIMING_REPEATS)
+    compute = latent["gflop"] / max(pixel["gflop"], 1e-9)
+    # The headline follows the models loaded: the latent DiT may be deeper than the pixel one (a
+    # grown model), and then "same compute" would be false.
+    if abs(compute - 1) < SAME_COMPUTE:
+        head = say("**Same compute, {ratio:.0f}× the pixels.** Both DiTs see {tokens} tokens, so a step costs about the same:",
+                   ratio=ratio, tokens=pixel["tokens"])
+    else:
+        head = say("**{ratio:.0f}× the pixels for {compute:.2f}× the compute.** Both DiTs see {tokens} tokens; the latent DiT "
+                   "has {dl} blocks to the pixel DiT's {dp}, so its step costs {compute:.2f}× as much:",
+                   ratio=ratio, compute=compute, tokens=pixel["tokens"], dl=latent["depth"], dp=pixel["depth"])
+    return head + " " + say(
+        "{gp:.2f} vs {gl:.2f} GFLOP, {mp:.1f} vs {ml:.1f} ms here. The pixel model's token is a 4×4 patch of RGB "
+        "({pp} numbers); the latent model's is a 2×2 patch of latents ({pl} numbers), which the decoder turns into an "
+        "8×8 patch of pixels. **What the autoencoder costs:** one decode at the end, {dg:.2f} GFLOP, {dm:.1f} ms, "
+        "about {steps_equiv:.1f} DiT steps. {n} steps: {tp:.0f} ms of DiT for 32 px, {tl:.0f} ms with the decode for 64 px "
+        "(timings: the best of {k} eager calls each, on this machine, now).",
+        gp=pixel["gflop"], gl=latent["gflop"], mp=pixel["ms"], ml=latent["ms"],
+        pp=pixel["per_token"], pl=latent["per_token"], dg=latent["decode_gflop"], dm=latent["decode_ms"],
+        steps_equiv=latent["decode_ms"] / max(latent["ms"], 1e-6), n=steps, tp=total_p, tl=total_l, k=TIMING_REPEATS)
 
 
 def _shown(image: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,3 +150,22 @@ def test_two_models_grids_stack_row_by_row_at_the_larger_size():
     grid = stacked_grids(small, big)
     assert grid.shape == (32, 3, 64, 64)
     assert [float(grid[i].mean()) for i in (0, 8, 16, 24)] == [0.0, 1.0, 0.0, 1.0]  # row of the first, then its row of the second
+
+
+def test_latent_card_states_the_cost_per_step_from_both_configs(tmp_path):
+    """The card's first sentence on the latent DiT reads the two configs: the same shape costs the
+    32-px model's step; a grown one says how many blocks and about how much more."""
+    import json
+
+    from training.autoencoder import dit_shape
+
+    def folder(name: str, **cfg) -> Path:
+        (tmp_path / name / "transformer").mkdir(parents=True)
+        (tmp_path / name / "transformer" / "config.json").write_text(json.dumps(cfg))
+        return tmp_path / name
+
+    pixel = folder("pixel", depth=8, hidden_size=256, sample_size=32, patch_size=4)
+    same = dit_shape(folder("same", depth=8, hidden_size=256, sample_size=16, patch_size=2), pixel)
+    grown = dit_shape(folder("grown", depth=10, hidden_size=256, sample_size=16, patch_size=2), pixel)
+    assert "depth 8" in same and "64 tokens, the 32-px model's cost per step" in same
+    assert "depth 10" in grown and "10 blocks to the 32-px model's 8, so about 1.25×" in grown and "the 32-px model's cost" not in grown

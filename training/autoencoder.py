@@ -25,6 +25,7 @@ import torch
 from diffusers import AutoencoderKL
 from tqdm import tqdm
 
+from pipelines import WEIGHTS_DIR
 from pipelines.hardware import autocast_context, best_autocast_dtype, set_threads
 
 from .data import DEFAULT_DATA_DIR, EmojiDataset
@@ -195,7 +196,7 @@ Left out of every training set: {blocked} (an obscene gesture and tobacco; every
 
 
 DIT_SECTION = """## The latent DiT
-The same `DiTTransformer` on the 16×16×4 latents with patch 2: 64 tokens, the 32-px model's cost per step. Its gate is
+{shape} Its gate is
 at the end of this section; until it passes, the app offers this model a click away and keeps the 32-px one as its default. How to start it was decided side by side, one
 thread each, {minutes} minutes, judged on the tuning set (`python scripts/curve.py runs/latent-<arm>/snap-* --vae
 weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guidance 5):
@@ -321,8 +322,20 @@ def dit_section(folder: Path) -> str:
                           f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
     if not rows:
         return ""
-    return DIT_SECTION.format(minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows), phases="\n".join(phases),
-                              gate=gate_section(folder))
+    return DIT_SECTION.format(shape=dit_shape(folder), minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows),
+                              phases="\n".join(phases), gate=gate_section(folder))
+
+
+def dit_shape(folder: Path, pixel_folder: Path = WEIGHTS_DIR / "dit-emoji") -> str:
+    """The card's first sentence about the latent DiT, from its config and the 32-px model's: both see
+    64 tokens, so the cost per step differs only where the depth does (a grown model)."""
+    cfg, ref = (json.loads((Path(f) / "transformer" / "config.json").read_text()) for f in (folder, pixel_folder))
+    same = cfg["depth"] == ref["depth"] and cfg["hidden_size"] == ref["hidden_size"]
+    cost = ("the 32-px model's cost per step" if same else
+            f"{cfg['depth']} blocks to the 32-px model's {ref['depth']}, so about {cfg['depth'] / ref['depth']:.2f}× its "
+            "transformer cost per step")
+    return (f"A `DiTTransformer` of width {cfg['hidden_size']} and depth {cfg['depth']} on the 16×16×4 latents with patch 2: "
+            f"{(cfg['sample_size'] // cfg['patch_size']) ** 2} tokens, {cost}.")
 
 
 def write_card(folder: Path) -> Path:
