@@ -100,8 +100,8 @@ def latent_gate():
 # The shipped latent model's measured values (gate.json, 8 images per prompt) less a margin: a worse
 # export fails. Its issue's gate (names at least the 32-px model's 88.3 %, measured alike) is not met
 # yet, so this guards the level reached, not the target (weights/dit-emoji-64/README.md).
-LATENT_NAME_TOP5_VS_CEILING = 0.88  # measured 0.904 after phases 6 and 7 (0.881 after phase 5: the phases' readings move by ~2 points)
-LATENT_PARAPHRASE_TOP5 = 0.69  # measured 0.723 after phase 7 (0.707 after phase 6); the 32-px model's, measured alike: 0.621
+LATENT_NAME_TOP5_VS_CEILING = 0.90  # measured 0.922 after phase 8 (0.904 after phases 6 and 7); the gate's own floor
+LATENT_PARAPHRASE_TOP5 = 0.67  # measured 0.699 after phase 8 (0.723 after phase 7); the 32-px model's, measured alike: 0.621
 
 
 def test_latent_model_on_the_gate_set(latent_gate):
