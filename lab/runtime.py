@@ -21,7 +21,8 @@ from typing import TypeVar
 
 import torch
 
-from pipelines import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, make_scheduler
+from pipelines import (DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, DiTTransformer,
+                       make_scheduler)
 from pipelines.fast import compile_in_background
 from pipelines.hardware import set_threads
 from pipelines.latents import LatentSpace
@@ -67,7 +68,7 @@ class Runtime:
 
     def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str | None = None, compile: bool = True) -> None:
         set_threads()
-        weights = Path(weights)
+        weights = self.weights = Path(weights)
         if not (weights / "model_index.json").exists():
             raise FileNotFoundError(f"No model in {weights}: train one with `python -m training.train --output {weights}`.")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -92,13 +93,21 @@ class Runtime:
         """The DiT draws autoencoder latents, not RGB pixels."""
         return self.vae is not None
 
-    def pipeline(self, kind: type[P], sampler: str) -> P:
+    def pipeline(self, kind: type[P], sampler: str, exact: bool = False) -> P:
         """A new pipeline of `kind` around the shared transformer (and autoencoder, for a latent
-        model), with its own scheduler."""
-        pipe = kind(transformer=self.transformer, scheduler=make_scheduler(sampler), vae=self.vae)
-        pipe.autocast_dtype = self.autocast_dtype
+        model), with its own scheduler; `exact`: around the fp32 one (`exact_transformer`)."""
+        pipe = kind(transformer=self.exact_transformer if exact else self.transformer, scheduler=make_scheduler(sampler), vae=self.vae)
+        pipe.autocast_dtype = None if exact else self.autocast_dtype
         pipe.set_progress_bar_config(disable=True)
         return pipe
+
+    @functools.cached_property
+    def exact_transformer(self) -> DiTTransformer:
+        """The transformer once more, in fp32 from its saved weights, for measurements finer than
+        bf16's rounding: the sampler race's errors near the reference are about 1e-2, bf16 rounds
+        at 4e-3 of a value, and AMX and AVX-512 round differently, so in bf16 the measured orders
+        would follow the CPU, not the solver. Loaded on first use; read-only after."""
+        return DiTTransformer.from_pretrained(self.weights / "transformer").to(self.device).eval().requires_grad_(False)
 
     @functools.cached_property
     def cost(self) -> dict[str, float]:

@@ -406,6 +406,8 @@ ZH.update({
         '**这里路径分叉了。** 即使用 {n} 步，每个求解器的终点离参考解仍有 {rmse:.2f}（RMSE），所以实测阶数（{measured}）没有意义。在引导强度 {g:g} 下，轨迹经过两张图像之间的边界附近：早期步骤里的微小差别决定了求解落在哪一张图上，而 100 步的参考解选了另一张。调低引导强度（默认值 {default:g} 经测量不会分叉）就能看到求解器收敛。',
     '**The solvers converge**: at {n} steps the closest one is {rmse:.3f} from the reference. Measured orders: {measured}.':
         '**求解器收敛了**：用 {n} 步时最接近的一个离参考解 {rmse:.3f}。实测阶数：{measured}。',
+    "Here {names} and Euler measure alike: within {tol:.1f}, closer than a slope fitted to four points can tell apart. The higher orders need a smooth velocity field; a small network's is rough at low σ, where the last steps are taken, so every solver's errors shrink at about the same rate here.":
+        '这里 {names} 与 Euler 测得的阶数相当：相差不到 {tol:.1f}，用四个点拟合的斜率分辨不出这样的差别。更高的阶需要光滑的速度场；小网络的速度场在低 σ 处（最后几步所在之处）是粗糙的，所以这里每个求解器的误差都以差不多相同的速率减小。',
     "Euler's is the lowest, as the theory orders them.":
         'Euler 的最低，与理论给出的顺序一致。',
     "Here {names} measure{s} below Euler, against the theory. The theory assumes a smooth velocity field; a small network's is rough at low σ, where the last steps are taken, so errors stop shrinking at the rate an order promises. Try another seed or prompt.":
