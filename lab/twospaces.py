@@ -148,7 +148,7 @@ def show_step(runs: list[Run] | None, step) -> tuple:
 
 def create_two_spaces() -> None:
     gr.Markdown("### Two spaces\nThe same prompt and seed on the 32-px model, which diffuses pixels, and on the 64-px model, "
-                "which diffuses an autoencoder's latents. Same transformer size, same number of tokens: what does each step cost?")
+                "which diffuses an autoencoder's latents. The same number of tokens: what does each step cost?")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=240):
             prompt = gr.Textbox("red apple", label="Prompt", max_length=inputs.MAX_PROMPT_CHARS, info="English.")

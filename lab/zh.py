@@ -530,8 +530,8 @@ ZH.update({
         '请先训练并流动，再导出。',
     'Two spaces':
         '两种空间',
-    "### Two spaces\nThe same prompt and seed on the 32-px model, which diffuses pixels, and on the 64-px model, which diffuses an autoencoder's latents. Same transformer size, same number of tokens: what does each step cost?":
-        '### 两种空间\n同一个提示词和种子，分别交给在像素上扩散的 32 像素模型，和在自编码器潜变量上扩散的 64 像素模型。Transformer 一样大，token 一样多：每一步各花多少？',
+    "### Two spaces\nThe same prompt and seed on the 32-px model, which diffuses pixels, and on the 64-px model, which diffuses an autoencoder's latents. The same number of tokens: what does each step cost?":
+        '### 两种空间\n同一个提示词和种子，分别交给在像素上扩散的 32 像素模型，和在自编码器潜变量上扩散的 64 像素模型。token 一样多：每一步各花多少？',
     'Run both models':
         '运行两个模型',
     'x̂₀ over the run: pixel model (top), latent model (bottom)':
