@@ -146,3 +146,22 @@ def test_a_deeper_model_grows_from_saved_weights_as_the_same_function(tmp_path):
         assert torch.allclose(grown(x, t, text).sample, saved(x, t, text).sample, atol=1e-5)
     with pytest.raises(SystemExit):
         warm_start(DiTTransformer(**(TINY | {"depth": 2})), tmp_path)
+
+
+def test_depth_defaults_to_what_the_run_continues(tmp_path):
+    """A grown model continues grown without --depth: the depth comes from --depth, else the
+    resumed checkpoint, else the --init-from model, else the default."""
+    import json
+
+    from training.train import DEFAULT_DEPTH, model_depth
+
+    saved = tmp_path / "saved" / "transformer"
+    saved.mkdir(parents=True)
+    (saved / "config.json").write_text(json.dumps({"depth": 10}))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.json").write_text(json.dumps({"config": {"depth": 12}}))
+    assert model_depth(parse_args([])) == DEFAULT_DEPTH
+    assert model_depth(parse_args(["--init-from", str(saved.parent)])) == 10
+    assert model_depth(parse_args(["--init-from", str(saved.parent), "--depth", "14"])) == 14
+    assert model_depth(parse_args(["--resume", "--run-dir", str(run)])) == 12

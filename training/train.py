@@ -36,6 +36,7 @@ from pipelines.training_utils import EMA, flow_matching_loss
 from pipelines.transformer_dit import DiTTransformer
 
 VAL_SIGMAS = (0.2, 0.5, 0.8)
+DEFAULT_DEPTH = 8  # the 32-px model's; a latent model grown deeper keeps its own (model_depth)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,7 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # model config
     p.add_argument("--patch-size", type=int, default=4)
     p.add_argument("--hidden-size", type=int, default=256)
-    p.add_argument("--depth", type=int, default=8)
+    p.add_argument("--depth", type=int, default=None,
+                   help=f"blocks; default: the depth of what the run continues (--resume, --init-from), else {DEFAULT_DEPTH}")
     p.add_argument("--num-heads", type=int, default=4)
     p.add_argument("--grid-steps", type=int, default=20)
     return p.parse_args(argv)
@@ -296,6 +298,18 @@ class Run:
         return self.args.batch_size // self.accelerator.num_processes
 
 
+def model_depth(args: argparse.Namespace) -> int:
+    """--depth, else the depth of what this run continues (its checkpoint, or the --init-from
+    model), else DEFAULT_DEPTH: continuing a grown model needs no flag to stay grown."""
+    if args.depth is not None:
+        return args.depth
+    if args.resume and (args.run_dir / "checkpoint.json").exists():
+        return json.loads((args.run_dir / "checkpoint.json").read_text())["config"]["depth"]
+    if args.init_from is not None:
+        return json.loads((Path(args.init_from) / "transformer" / "config.json").read_text())["depth"]
+    return DEFAULT_DEPTH
+
+
 def setup(args: argparse.Namespace) -> Run:
     """Data, captions (encoded once), model (fresh, warm-started or resumed), optimizer."""
     from accelerate import Accelerator
@@ -317,7 +331,7 @@ def setup(args: argparse.Namespace) -> Run:
     bank = CaptionBank(dataset, tok, enc, Path(args.data_dir) / "text-cache")
     images = model_space_images(dataset, vae, Path(args.data_dir) / "latent-cache")
     config = dict(sample_size=images.shape[-1], in_channels=images.shape[1], patch_size=args.patch_size, hidden_size=args.hidden_size,
-                  depth=args.depth, num_heads=args.num_heads)
+                  depth=model_depth(args), num_heads=args.num_heads)
     model = DiTTransformer(**config)
     if args.init_from is not None:
         warm_start(model, args.init_from)
