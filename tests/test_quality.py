@@ -11,7 +11,7 @@ from PIL import Image
 from pipelines import DiTText2ImagePipeline
 from pipelines.schedulers import DEFAULT_SAMPLER
 from training.data import EmojiDataset
-from training.evaluate import LATENT_GATE_IMAGES_PER_CAPTION, evaluate, grid_array, prompt_grid
+from training.evaluate import LATENT_GATE_IMAGES_PER_CAPTION, LATENT_GATE_MIN_VS_CEILING, evaluate, grid_array, prompt_grid
 
 pytestmark = pytest.mark.slow
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "dit-emoji"
@@ -100,7 +100,7 @@ def latent_gate():
 # The shipped latent model's measured values (gate.json, 8 images per prompt) less a margin: a worse
 # export fails. Its issue's gate (names at least the 32-px model's 88.3 %, measured alike) is not met
 # yet, so this guards the level reached, not the target (weights/dit-emoji-64/README.md).
-LATENT_NAME_TOP5_VS_CEILING = 0.90  # measured 0.922 after phase 8 (0.904 after phases 6 and 7); the gate's own floor
+LATENT_NAME_TOP5_VS_CEILING = LATENT_GATE_MIN_VS_CEILING  # the gate's own floor, 0.90; measured 0.922 after phase 8 (0.904 after phases 6 and 7)
 LATENT_PARAPHRASE_TOP5 = 0.67  # measured 0.699 after phase 8 (0.723 after phase 7); the 32-px model's, measured alike: 0.621
 
 
