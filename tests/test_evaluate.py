@@ -134,6 +134,16 @@ def test_latent_card_lists_every_sweep_with_its_weights_and_notes(tmp_path):
     assert sweep_table(tmp_path)[1] == ", the last on the phase-6 weights; kept for phase 7"
 
 
+def test_latent_card_reads_phases_in_number_order(tmp_path):
+    """Phase 10 comes after phase 9 in the card's history and sweeps, not after phase 1 as a plain sort puts it."""
+    from training.autoencoder import by_phase
+
+    names = ["phase10.curve.jsonl", "phase2.curve.jsonl", "phase9.curve.jsonl", "phase1.curve.jsonl"]
+    assert [p.name for p in by_phase(map(Path, names))] == ["phase1.curve.jsonl", "phase2.curve.jsonl", "phase9.curve.jsonl", "phase10.curve.jsonl"]
+    sweeps = ["sweep_phase10.jsonl", "sweep_phase9.jsonl", "sweep.jsonl"]
+    assert [p.name for p in by_phase(map(Path, sweeps))] == ["sweep.jsonl", "sweep_phase9.jsonl", "sweep_phase10.jsonl"]
+
+
 @pytest.mark.parametrize("module", ["training.evaluate"])
 def test_evaluate_command_exists_and_says_what_it_reports(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)

@@ -261,12 +261,21 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 """
 
 
+def by_phase(paths) -> list[Path]:
+    """Evaluation files in phase order: "phase10" after "phase9", which a plain sort would put after
+    "phase1"; a file without a phase number ("sweep.jsonl", the first sweep) comes first."""
+    def phase(path: Path) -> int:
+        digits = path.name.partition("phase")[2].split(".")[0].split("_")[0]
+        return int(digits) if digits.isdigit() else -1
+    return sorted(paths, key=phase)
+
+
 def sweep_table(ev: Path) -> tuple[str, str, str, int]:
     """The sampling sweeps (sweep.jsonl, then a re-check on later weights per sweep_phase<n>.jsonl):
     their commands, the sentence on whose weights they ran, the table's rows (then any note on the
     choice), images per prompt."""
     sweep, commands, notes, swept_phase = [], [], [], None
-    for path in sorted(ev.glob("sweep*.jsonl")):  # "sweep.jsonl" sorts before "sweep_phase<n>.jsonl"
+    for path in by_phase(ev.glob("sweep*.jsonl")):
         lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         meta = next((r for r in lines if "command" in r), {})
         swept_phase = meta.get("phase", swept_phase)  # whose weights this sweep ran on
@@ -322,7 +331,7 @@ def dit_section(folder: Path) -> str:
             rows.append(f"| {arm} | {minutes} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
                         f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
     phases = []
-    for k, curve_path in enumerate(sorted(Path(folder, "evaluation").glob("phase*.curve.jsonl")), 1):
+    for k, curve_path in enumerate(by_phase(Path(folder, "evaluation").glob("phase*.curve.jsonl")), 1):
         logs = [json.loads(line) for line in curve_path.with_name(curve_path.name.replace("curve", "log")).read_text().splitlines()]
         for c in map(json.loads, curve_path.read_text().splitlines()):
             log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
