@@ -57,7 +57,7 @@ def step_cost(rt: Runtime, prompt: str) -> dict[str, float]:
     with torch.no_grad(), model_work():
         ms = _best_ms(lambda: m(x, t, text, text_mask))
         decode_ms = _best_ms(lambda: rt.vae.decode(x[:1].float())) if rt.is_latent else 0.0
-    return {**rt.cost, "pixels": rt.image_size, "per_token": cfg.patch_size ** 2 * cfg.in_channels, "depth": cfg.depth, "ms": ms, "decode_ms": decode_ms}
+    return {**rt.cost, "pixels": rt.image_size, "per_token": cfg.patch_size ** 2 * cfg.in_channels, "depth": cfg.depth, "width": cfg.hidden_size, "ms": ms, "decode_ms": decode_ms}
 
 
 def _best_ms(fn) -> float:
@@ -102,15 +102,16 @@ def explain(runs: list[Run], steps: int) -> str:
     total_p = steps * pixel["ms"]
     total_l = steps * latent["ms"] + latent["decode_ms"]
     compute = latent["gflop"] / max(pixel["gflop"], 1e-9)
-    # The headline follows the models loaded: the latent DiT may be deeper than the pixel one (a
-    # grown model), and then "same compute" would be false.
+    # The headline follows the models loaded: the latent DiT may be deeper or wider than the pixel
+    # one (a grown model), and then "same compute" would be false.
     if abs(compute - 1) < SAME_COMPUTE:
         head = say("**Same compute, {ratio:.0f}× the pixels.** Both DiTs see {tokens} tokens, so a step costs about the same:",
                    ratio=ratio, tokens=pixel["tokens"])
     else:
         head = say("**{ratio:.0f}× the pixels for {compute:.2f}× the compute.** Both DiTs see {tokens} tokens; the latent DiT "
-                   "has {dl} blocks to the pixel DiT's {dp}, so its step costs {compute:.2f}× as much:",
-                   ratio=ratio, compute=compute, tokens=pixel["tokens"], dl=latent["depth"], dp=pixel["depth"])
+                   "has {dl} blocks of width {wl} to the pixel DiT's {dp} of width {wp}, so its step costs {compute:.2f}× as much:",
+                   ratio=ratio, compute=compute, tokens=pixel["tokens"], dl=latent["depth"], dp=pixel["depth"],
+                   wl=latent["width"], wp=pixel["width"])
     return head + " " + say(
         "{gp:.2f} vs {gl:.2f} GFLOP, {mp:.1f} vs {ml:.1f} ms here. The pixel model's token is a 4×4 patch of RGB "
         "({pp} numbers); the latent model's is a 2×2 patch of latents ({pl} numbers), which the decoder turns into an "

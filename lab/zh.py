@@ -560,8 +560,8 @@ ZH.update({
         '第 {i} 步，共 {n} 步 · σ = {sigma:.3f} · 左：{a} · 右：{b}',
     "**Same compute, {ratio:.0f}× the pixels.** Both DiTs see {tokens} tokens, so a step costs about the same:":
         '**同样的计算量，{ratio:.0f} 倍的像素。** 两个 DiT 都看到 {tokens} 个 token，所以每一步的开销差不多：',
-    "**{ratio:.0f}× the pixels for {compute:.2f}× the compute.** Both DiTs see {tokens} tokens; the latent DiT has {dl} blocks to the pixel DiT's {dp}, so its step costs {compute:.2f}× as much:":
-        '**{compute:.2f} 倍的计算量，{ratio:.0f} 倍的像素。** 两个 DiT 都看到 {tokens} 个 token；潜空间 DiT 有 {dl} 个块，像素 DiT 有 {dp} 个，所以它每一步的开销是 {compute:.2f} 倍：',
+    "**{ratio:.0f}× the pixels for {compute:.2f}× the compute.** Both DiTs see {tokens} tokens; the latent DiT has {dl} blocks of width {wl} to the pixel DiT's {dp} of width {wp}, so its step costs {compute:.2f}× as much:":
+        '**{compute:.2f} 倍的计算量，{ratio:.0f} 倍的像素。** 两个 DiT 都看到 {tokens} 个 token；潜空间 DiT 有 {dl} 个宽度为 {wl} 的块，像素 DiT 有 {dp} 个宽度为 {wp} 的块，所以它每一步的开销是 {compute:.2f} 倍：',
     "{gp:.2f} vs {gl:.2f} GFLOP, {mp:.1f} vs {ml:.1f} ms here. The pixel model's token is a 4×4 patch of RGB ({pp} numbers); the latent model's is a 2×2 patch of latents ({pl} numbers), which the decoder turns into an 8×8 patch of pixels. **What the autoencoder costs:** one decode at the end, {dg:.2f} GFLOP, {dm:.1f} ms, about {steps_equiv:.1f} DiT steps. {n} steps: {tp:.0f} ms of DiT for 32 px, {tl:.0f} ms with the decode for 64 px (timings: the best of {k} eager calls each, on this machine, now).":
         '{gp:.2f} 对 {gl:.2f} GFLOP，这里测得 {mp:.1f} 对 {ml:.1f} 毫秒。像素模型的一个 token 是 4×4 的 RGB 块（{pp} 个数）；潜空间模型的一个 token 是 2×2 的潜变量块（{pl} 个数），解码器把它变成 8×8 的像素块。**自编码器的代价：** 最后解码一次，{dg:.2f} GFLOP，{dm:.1f} 毫秒，约等于 {steps_equiv:.1f} 个 DiT 步。{n} 步：32 像素的 DiT 用时 {tp:.0f} 毫秒，64 像素连同解码共 {tl:.0f} 毫秒（计时：在这台机器上、此刻，各取 {k} 次非编译调用中最快的一次）。',
 })

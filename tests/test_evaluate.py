@@ -178,4 +178,7 @@ def test_latent_card_states_the_cost_per_step_from_both_configs(tmp_path):
     same = dit_shape(folder("same", depth=8, hidden_size=256, sample_size=16, patch_size=2), pixel)
     grown = dit_shape(folder("grown", depth=10, hidden_size=256, sample_size=16, patch_size=2), pixel)
     assert "depth 8" in same and "64 tokens, the 32-px model's cost per step" in same
-    assert "depth 10" in grown and "10 blocks to the 32-px model's 8, so about 1.25×" in grown and "the 32-px model's cost" not in grown
+    assert "depth 10" in grown and "10 blocks of width 256 to the 32-px model's 8 of width 256, so about 1.25×" in grown
+    assert "the 32-px model's cost" not in grown
+    wider = dit_shape(folder("wider", depth=8, hidden_size=384, sample_size=16, patch_size=2), pixel)
+    assert "8 blocks of width 384 to the 32-px model's 8 of width 256, so about 2.25×" in wider  # width counts, squared

@@ -164,24 +164,25 @@ def test_two_spaces_runs_both_models_from_one_prompt_and_counts_their_cost():
 
 def test_two_spaces_note_says_same_compute_only_when_the_steps_cost_the_same():
     """A latent DiT grown deeper than the pixel one costs more per step: the headline says by how
-    much and why (its blocks), in both languages, instead of claiming the same compute."""
+    much and why (its blocks and their width), in both languages, instead of claiming the same compute."""
     from lab import twospaces
     from lab.i18n import LANG
 
-    def runs(latent_depth: int, latent_gflop: float) -> list:
+    def runs(latent_depth: int, latent_gflop: float, latent_width: int = 256) -> list:
         cost = {"tokens": 64, "per_token": 48, "gflop": 1.0, "decode_gflop": 0.0, "ms": 10.0, "decode_ms": 0.0,
-                "pixels": 32, "depth": 8}
+                "pixels": 32, "depth": 8, "width": 256}
         latent = {**cost, "per_token": 16, "gflop": latent_gflop, "decode_gflop": 0.5, "decode_ms": 3.0, "pixels": 64,
-                  "depth": latent_depth}
+                  "depth": latent_depth, "width": latent_width}
         return [twospaces.Run("p", [], [], cost), twospaces.Run("l", [], [], latent)]
 
     same = twospaces.explain(runs(8, 1.02), 20)
     deeper = twospaces.explain(runs(10, 1.25), 20)
     assert "Same compute, 4× the pixels" in same and "1.25× the compute" not in same
-    assert "Same compute" not in deeper and "4× the pixels for 1.25× the compute" in deeper and "10 blocks" in deeper
+    assert "Same compute" not in deeper and "4× the pixels for 1.25× the compute" in deeper and "10 blocks of width 256" in deeper
+    assert "8 blocks of width 384 to the pixel DiT's 8 of width 256" in twospaces.explain(runs(8, 2.2, 384), 20)  # wider, not deeper
     token = LANG.set("zh")
     try:
         zh = twospaces.explain(runs(10, 1.25), 20)
     finally:
         LANG.reset(token)
-    assert "1.25 倍的计算量" in zh and "10 个块" in zh and "GFLOP" in zh
+    assert "1.25 倍的计算量" in zh and "10 个宽度为 256 的块" in zh and "GFLOP" in zh

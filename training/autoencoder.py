@@ -345,12 +345,13 @@ def dit_section(folder: Path) -> str:
 
 def dit_shape(folder: Path, pixel_folder: Path = WEIGHTS_DIR / "dit-emoji") -> str:
     """The card's first sentence about the latent DiT, from its config and the 32-px model's: both see
-    64 tokens, so the cost per step differs only where the depth does (a grown model)."""
+    64 tokens, so the cost per step differs only where the blocks do (a grown model: deeper or wider)."""
     cfg, ref = (json.loads((Path(f) / "transformer" / "config.json").read_text()) for f in (folder, pixel_folder))
-    same = cfg["depth"] == ref["depth"] and cfg["hidden_size"] == ref["hidden_size"]
-    cost = ("the 32-px model's cost per step" if same else
-            f"{cfg['depth']} blocks to the 32-px model's {ref['depth']}, so about {cfg['depth'] / ref['depth']:.2f}× its "
-            "transformer cost per step")
+    # at 64 tokens and width 256 a block's linear layers (~ width²) outweigh attention (~ tokens²·width) about 25 to 1
+    ratio = cfg["depth"] * cfg["hidden_size"] ** 2 / (ref["depth"] * ref["hidden_size"] ** 2)
+    cost = ("the 32-px model's cost per step" if ratio == 1 else
+            f"{cfg['depth']} blocks of width {cfg['hidden_size']} to the 32-px model's {ref['depth']} of width {ref['hidden_size']}, "
+            f"so about {ratio:.2f}× its transformer cost per step")
     return (f"A `DiTTransformer` of width {cfg['hidden_size']} and depth {cfg['depth']} on the 16×16×4 latents with patch 2: "
             f"{(cfg['sample_size'] // cfg['patch_size']) ** 2} tokens, {cost}.")
 
