@@ -5,7 +5,7 @@ import PIL.Image
 import pytest
 from gradio_client import Client, handle_file
 
-from lab.runtime import example_images
+from lab.runtime import DEFAULT_MODEL, example_images
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def test_named_endpoints_exist(client):
 
 
 def test_compare_two_prompts_and_read_a_prompt(client):
-    strip, plot, status, slider, step_image, step_info = client.predict("cat face", "dog face", 0, 8, 3.0, "euler", api_name="/compare")
+    strip, plot, status, slider, step_image, step_info = client.predict("cat face", "dog face", 0, 8, 3.0, "euler", "pixel", api_name="/compare")
     assert "part ways at **step" in status and "of 8" in step_info
     assert PIL.Image.open(strip).size[0] > 4 * PIL.Image.open(strip).size[1] / 2
     reading = client.predict("kitty", api_name="/read_prompt")
@@ -39,6 +39,13 @@ def test_generate(client):
     # same seed, same image
     again = client.predict("red apple", "", 7, False, 6, 3.0, "euler", 2, "pixel", api_name="/generate")[0]
     assert np.array_equal(np.asarray(im), np.asarray(PIL.Image.open(again[0]["image"])))
+
+
+def test_a_left_out_model_is_the_apps_default(client):
+    """The model is every model endpoint's last parameter and may be left out: then the app's default
+    runs (the pixel tests above and below name theirs, so they hold whichever is the default)."""
+    gallery, *_ = client.predict("red apple", "", 7, False, 2, 3.0, "euler", 1, api_name="/generate")
+    assert PIL.Image.open(gallery[0]["image"]).size == {"latent": (64, 64), "pixel": (32, 32)}[DEFAULT_MODEL]
 
 
 def test_generate_inpaint_and_trace_on_the_latent_model(client, tmp_path):
@@ -75,7 +82,7 @@ def test_inpaint(client, tmp_path):
 
 
 def test_denoise(client):
-    noisy, one, result, table, note, plot = client.predict(handle_file(str(example_images()[1])), 0.3, False, 10, 0, "red apple", api_name="/denoise")
+    noisy, one, result, table, note, plot = client.predict(handle_file(str(example_images()[1])), 0.3, False, 10, 0, "red apple", "pixel", api_name="/denoise")
     assert "3 of the 10 scheduled steps" in note  # the step nearest sigma = 0.3 and the two after it
     rows = table["data"]
     assert [r[0] for r in rows] == ["noisy input", "one-step x̂₀", "iterative result"]
@@ -84,7 +91,7 @@ def test_denoise(client):
 
 
 def test_trace_then_export(client):
-    status, step, fwd, xt, x0, eps, g_u, g_c, g_g, eq, plot, position = client.predict("cat face", None, 5, 3.0, 0, "euler", api_name="/trace")
+    status, step, fwd, xt, x0, eps, g_u, g_c, g_g, eq, plot, position = client.predict("cat face", None, 5, 3.0, 0, "euler", "pixel", api_name="/trace")
     assert "Ready" in status and "Forward" in eq and g_u and g_c and g_g and "0 of 5 steps done" in position
     gif = client.predict("gif", api_name="/export")
     with PIL.Image.open(gif) as im:
@@ -94,13 +101,13 @@ def test_trace_then_export(client):
 
 
 def test_attention(client):
-    image, tiles, legend, shares = client.predict("red heart", 0, 0.5, api_name="/attention")
+    image, tiles, legend, shares = client.predict("red heart", 0, 0.5, "pixel", api_name="/attention")
     assert [r[0] for r in shares["data"]] == ["[CLS]", "red", "heart", "[SEP]"]
     assert PIL.Image.open(legend).size[0] > 100 and PIL.Image.open(tiles).size[0] > 600
 
 
 def test_explore_endpoints(client):
-    race_images, plot, table, verdict = client.predict("cat face", 0, 4, 2.0, api_name="/race")
+    race_images, plot, table, verdict = client.predict("cat face", 0, 4, 2.0, "pixel", api_name="/race")
     assert [r[0] for r in table["data"]] == ["euler", "heun", "dpm++2m", "unipc"] and PIL.Image.open(race_images).size[0] > 500
     note = client.predict("spiral", 2.0, 20, 0, api_name="/flow2d")[0]
     assert "Chamfer" in note
