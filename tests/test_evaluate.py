@@ -41,6 +41,20 @@ def test_latent_gate_compares_like_with_like():
         assert shipped["caption_set"] == "gate" and shipped["images_per_caption"] == n
 
 
+def test_the_apps_default_model_is_the_one_its_gate_chose():
+    """The app defaults to the latent model exactly when its recorded gate (the shipped gate.json,
+    beside the 32-px model's reading with as many images) passes; until then the 32-px model."""
+    import json
+
+    from lab.runtime import DEFAULT_MODEL
+    from pipelines import LATENT_WEIGHTS
+
+    gate = json.loads((Path(LATENT_WEIGHTS) / "evaluation" / "gate.json").read_text())
+    assert gate["caption_set"] == "gate" and gate["images_per_caption"] == LATENT_GATE_IMAGES_PER_CAPTION
+    passed = latent_gate_passes(gate, reference_gate(gate["images_per_caption"]))
+    assert DEFAULT_MODEL == ("latent" if passed else "pixel"), (DEFAULT_MODEL, passed)
+
+
 def test_frechet_distance():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(500, 8))
