@@ -139,7 +139,7 @@ tags: [autoencoder, latent-diffusion, emoji, dit-lab]
 
 Our own autoencoder (diffusers `AutoencoderKL`), trained by this project on CPU on the 64-px emoji: it turns a
 64×64×3 image into a 16×16×4 latent ({ratio:.0f}× fewer numbers) and back. A latent DiT diffuses these latents;
-until it is trained and passes its gate, the app's text-to-image model stays the 32-px pixel one.
+the app defaults to that DiT once its gate passes (below), and to the 32-px pixel one until then.
 
 ```python
 from diffusers import AutoencoderKL
@@ -197,7 +197,7 @@ Left out of every training set: {blocked} (an obscene gesture and tobacco; every
 
 DIT_SECTION = """## The latent DiT
 {shape} Its gate is
-at the end of this section; until it passes, the app offers this model a click away and keeps the 32-px one as its default. How to start it was decided side by side, one
+at the end of this section, with its verdict: the app defaults to this model only once it passes. How to start it was decided side by side, one
 thread each, {minutes} minutes, judged on the tuning set (`python scripts/curve.py runs/latent-<arm>/snap-* --vae
 weights/dit-emoji-64/vae --set tune`; 2 images per prompt, UniPC 20 steps, guidance 5):
 
