@@ -158,6 +158,29 @@ def test_latent_card_reads_phases_in_number_order(tmp_path):
     assert [p.name for p in by_phase(map(Path, sweeps))] == ["sweep.jsonl", "sweep_phase9.jsonl", "sweep_phase10.jsonl"]
 
 
+def test_latent_card_lists_a_phase_not_kept_apart_from_the_history(tmp_path):
+    """A phase whose weights were not kept (evaluation/rejected/) gets its own section with why, its
+    commands and its curve; the history and the sweeps the gate used leave it out."""
+    import json
+
+    from training.autoencoder import rejected_section, sweep_table
+
+    assert rejected_section(tmp_path) == ""
+    rejected = tmp_path / "evaluation" / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "phase9.curve.jsonl").write_text(json.dumps({"minutes": 15, "generated_top5": 0.8, "top5_vs_ceiling": 0.87, "paraphrase_top5": 0.75}))
+    (rejected / "phase9.log.jsonl").write_text(json.dumps({"train_minutes": 15.1, "images_seen": 42240, "val_loss@0.5": 0.0606}))
+    row = {"sampler": "dpm++2m", "guidance": 2.5, "steps": 20, "name_top5": 0.824, "paraphrase_top5": 0.734}
+    meta = {"command": "SWEEP", "phase": 9, "note": "WHY-NOT-KEPT.", "train_command": "TRAIN", "curve_command": "CURVE"}
+    (rejected / "sweep_phase9.jsonl").write_text("\n".join(json.dumps(r) for r in [row, {"best": row}, meta]))
+    text = rejected_section(tmp_path)
+    assert text.startswith("\n\n### Tried and not kept\nWHY-NOT-KEPT. Trained with `TRAIN`. Sweep (`SWEEP`")
+    assert "guidance 2.5: 82.4% / 73.4%" in text and "Curve: `CURVE`" in text
+    assert text.endswith("| 9 | 15 | 42,240 | 0.0606 | 80.0% (87%) | 75.0% |")
+    (tmp_path / "evaluation" / "sweep.jsonl").write_text("\n".join(json.dumps(r) for r in [row, {"command": "FIRST", "phase": 8}]))
+    assert "SWEEP" not in sweep_table(tmp_path / "evaluation")[0]  # the gate's settings come from kept phases only
+
+
 @pytest.mark.parametrize("module", ["training.evaluate"])
 def test_evaluate_command_exists_and_says_what_it_reports(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)

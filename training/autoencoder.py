@@ -261,13 +261,45 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 """
 
 
+def phase_number(path: Path) -> int:
+    """The phase a file of evaluation/ belongs to ("phase9.curve.jsonl", "sweep_phase9.jsonl"); -1
+    for one without ("sweep.jsonl", the first sweep)."""
+    digits = path.name.partition("phase")[2].split(".")[0]
+    return int(digits) if digits.isdigit() else -1
+
+
 def by_phase(paths) -> list[Path]:
-    """Evaluation files in phase order: "phase10" after "phase9", which a plain sort would put after
-    "phase1"; a file without a phase number ("sweep.jsonl", the first sweep) comes first."""
-    def phase(path: Path) -> int:
-        digits = path.name.partition("phase")[2].split(".")[0].split("_")[0]
-        return int(digits) if digits.isdigit() else -1
-    return sorted(paths, key=phase)
+    """Evaluation files in phase order: "phase10" after "phase9", which a plain sort would put after "phase1"."""
+    return sorted(paths, key=phase_number)
+
+
+def phase_rows(curve_path: Path) -> list[str]:
+    """A phase's rows of the history table: each tuning-set reading beside the training log's nearest entry."""
+    logs = [json.loads(line) for line in curve_path.with_name(curve_path.name.replace("curve", "log")).read_text().splitlines()]
+    rows = []
+    for c in map(json.loads, curve_path.read_text().splitlines()):
+        log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
+        rows.append(f"| {phase_number(curve_path)} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.4f} | "
+                    f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
+    return rows
+
+
+def rejected_section(folder: Path) -> str:
+    """Phases trained but not kept (evaluation/rejected/): why, their sweep and their curve ("" if none).
+    The shipped weights stay the last kept phase's, so these never enter the history above or the gate."""
+    rejected = Path(folder) / "evaluation" / "rejected"
+    out = []
+    for curve_path in by_phase(rejected.glob("phase*.curve.jsonl")):
+        k = phase_number(curve_path)
+        lines = [json.loads(line) for line in (rejected / f"sweep_phase{k}.jsonl").read_text().splitlines() if line.strip()]
+        meta = next(r for r in lines if "command" in r)
+        sweep = ", ".join(f"guidance {r['guidance']:g}: {r['name_top5']:.1%} / {r['paraphrase_top5']:.1%}"
+                          for r in lines if "name_top5" in r)
+        out.append(f"{meta['note']} Trained with `{meta['train_command']}`. Sweep (`{meta['command']}`; names / paraphrases): "
+                   f"{sweep}. Curve: `{meta['curve_command']}`.\n\n"
+                   "| phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |\n"
+                   "|---|---|---|---|---|---|\n" + "\n".join(phase_rows(curve_path)))
+    return "".join(f"\n\n### Tried and not kept\n{text}" for text in out)
 
 
 def sweep_table(ev: Path) -> tuple[str, str, str, int]:
@@ -283,7 +315,7 @@ def sweep_table(ev: Path) -> tuple[str, str, str, int]:
         if "note" in meta:  # why the choice departs from the sweep's own best
             notes.append(f"Phase {swept_phase}: {meta['note']}")
         sweep += [r | {"phase": meta.get("phase", "?")} for r in lines if "sampler" in r]
-    last_phase = len(list(ev.glob("phase*.curve.jsonl")))
+    last_phase = max(map(phase_number, ev.glob("phase*.curve.jsonl")), default=0)
     swept = ""
     if swept_phase:
         swept = f", the last on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
@@ -330,17 +362,11 @@ def dit_section(folder: Path) -> str:
             log = min(logs, key=lambda r: abs(r["train_minutes"] - minutes))
             rows.append(f"| {arm} | {minutes} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
                         f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
-    phases = []
-    for k, curve_path in enumerate(by_phase(Path(folder, "evaluation").glob("phase*.curve.jsonl")), 1):
-        logs = [json.loads(line) for line in curve_path.with_name(curve_path.name.replace("curve", "log")).read_text().splitlines()]
-        for c in map(json.loads, curve_path.read_text().splitlines()):
-            log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
-            phases.append(f"| {k} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
-                          f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
+    phases = [row for path in by_phase(Path(folder, "evaluation").glob("phase*.curve.jsonl")) for row in phase_rows(path)]
     if not rows:
         return ""
     return DIT_SECTION.format(shape=dit_shape(folder), minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows),
-                              phases="\n".join(phases), gate=gate_section(folder))
+                              phases="\n".join(phases) + rejected_section(folder), gate=gate_section(folder))
 
 
 def dit_shape(folder: Path, pixel_folder: Path = WEIGHTS_DIR / "dit-emoji") -> str:
