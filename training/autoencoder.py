@@ -195,6 +195,10 @@ Left out of every training set: {blocked} (an obscene gesture and tobacco; every
 """
 
 
+# the history of kept phases and each phase not kept share one table shape
+PHASE_HEAD = ("| phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |\n"
+              "|---|---|---|---|---|---|")
+
 DIT_SECTION = """## The latent DiT
 {shape} Its gate is
 at the end of this section, with its verdict: the app defaults to this model only once it passes. How to start it was decided side by side, one
@@ -224,8 +228,7 @@ loss (0.0608 against 0.0611), though its paraphrases read lower (74.2 % against 
 4-image reading's noise of about 3 points). Names are what the gate lacks, and the deeper model is the one to keep training.
 History, tuning set as above:
 
-| phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |
-|---|---|---|---|---|---|
+{phase_head}
 {phases}
 {gate}"""
 
@@ -297,8 +300,7 @@ def rejected_section(folder: Path) -> str:
                           for r in lines if "name_top5" in r)
         out.append(f"{meta['note']} Trained with `{meta['train_command']}`. Sweep (`{meta['command']}`; names / paraphrases): "
                    f"{sweep}. Curve: `{meta['curve_command']}`.\n\n"
-                   "| phase | minutes of the phase | images seen in the phase | val loss σ=0.5 | name top-5 (of ceiling) | paraphrase top-5 |\n"
-                   "|---|---|---|---|---|---|\n" + "\n".join(phase_rows(curve_path)))
+                   f"{PHASE_HEAD}\n" + "\n".join(phase_rows(curve_path)))
     return "".join(f"\n\n### Tried and not kept\n{text}" for text in out)
 
 
@@ -366,7 +368,8 @@ def dit_section(folder: Path) -> str:
     if not rows:
         return ""
     return DIT_SECTION.format(shape=dit_shape(folder), minutes=max(int(r.split("|")[2]) for r in rows), rows="\n".join(rows),
-                              phases="\n".join(phases) + rejected_section(folder), gate=gate_section(folder))
+                              phases="\n".join(phases) + rejected_section(folder), phase_head=PHASE_HEAD,
+                              gate=gate_section(folder))
 
 
 def dit_shape(folder: Path, pixel_folder: Path = WEIGHTS_DIR / "dit-emoji") -> str:
