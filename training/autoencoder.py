@@ -276,15 +276,24 @@ def by_phase(paths) -> list[Path]:
     return sorted(paths, key=phase_number)
 
 
-def phase_rows(curve_path: Path) -> list[str]:
-    """A phase's rows of the history table: each tuning-set reading beside the training log's nearest entry."""
-    logs = [json.loads(line) for line in curve_path.with_name(curve_path.name.replace("curve", "log")).read_text().splitlines()]
+def reading_rows(curve_path: Path, label: str | int) -> list[str]:
+    """Table rows for one run (a start arm or a phase), labelled `label`: each tuning-set reading of
+    <run>.curve.jsonl, in minutes order, beside the nearest entry of <run>.log.jsonl."""
+    def lines(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    logs = lines(curve_path.with_name(curve_path.name.replace("curve", "log")))
     rows = []
-    for c in map(json.loads, curve_path.read_text().splitlines()):
+    for c in sorted(lines(curve_path), key=lambda r: r["minutes"]):
         log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
-        rows.append(f"| {phase_number(curve_path)} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.4f} | "
+        rows.append(f"| {label} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.4f} | "
                     f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
     return rows
+
+
+def phase_rows(curve_path: Path) -> list[str]:
+    """A phase's rows of the history table (phase<n>.curve.jsonl)."""
+    return reading_rows(curve_path, phase_number(curve_path))
 
 
 def rejected_section(folder: Path) -> str:
@@ -355,15 +364,7 @@ def gate_section(folder: Path) -> str:
 def dit_section(folder: Path) -> str:
     """The start comparison, from evaluation/start/<arm>.log.jsonl and <arm>.curve.jsonl ("" before it exists)."""
     start = Path(folder) / "evaluation" / "start"
-    rows = []
-    for log_path in sorted(start.glob("*.log.jsonl")):
-        arm = log_path.name.split(".")[0]
-        logs = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-        curve = {r["minutes"]: r for r in map(json.loads, (start / f"{arm}.curve.jsonl").read_text().splitlines())}
-        for minutes, c in sorted(curve.items()):
-            log = min(logs, key=lambda r: abs(r["train_minutes"] - minutes))
-            rows.append(f"| {arm} | {minutes} | {log['images_seen']:,} | {log['val_loss@0.5']:.3f} | "
-                        f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
+    rows = [row for path in sorted(start.glob("*.curve.jsonl")) for row in reading_rows(path, path.name.split(".")[0])]
     phases = [row for path in by_phase(Path(folder, "evaluation").glob("phase*.curve.jsonl")) for row in phase_rows(path)]
     if not rows:
         return ""
