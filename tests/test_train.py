@@ -1,6 +1,7 @@
 """The training command end to end on a tiny model and a user's own image folder."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -165,3 +166,32 @@ def test_depth_defaults_to_what_the_run_continues(tmp_path):
     assert model_depth(parse_args(["--init-from", str(saved.parent)])) == 10
     assert model_depth(parse_args(["--init-from", str(saved.parent), "--depth", "14"])) == 14
     assert model_depth(parse_args(["--resume", "--run-dir", str(run)])) == 12
+
+
+def test_average_script_writes_the_mean_of_snapshots(tmp_path, make_pipe):
+    """scripts/average.py: a whole pipeline folder around the uniform mean of the snapshots,
+    which loads and draws; snapshots of different shapes are refused, not silently mixed."""
+    import subprocess
+    import sys
+
+    from pipelines import DiTTransformer
+
+    from .conftest import TINY, random_transformer
+
+    root = Path(__file__).resolve().parent.parent
+    make_pipe().save_pretrained(tmp_path / "base")
+    for i in range(3):
+        random_transformer(TINY, seed=i).save_pretrained(tmp_path / f"snap-{i}")
+    snaps = [str(tmp_path / f"snap-{i}") for i in range(3)]
+    cmd = [sys.executable, "scripts/average.py", str(tmp_path / "avg"), *snaps, "--base", str(tmp_path / "base")]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path / "avg")
+    for key, value in pipe.transformer.state_dict().items():
+        mean = torch.stack([DiTTransformer.from_pretrained(s).state_dict()[key].float() for s in snaps]).mean(0)
+        assert torch.allclose(value.float(), mean, atol=2e-3), key  # fp16 like a training export
+    assert pipe("a cat", num_inference_steps=2, output_type="np").images.shape == (1, 32, 32, 3)
+    random_transformer({**TINY, "hidden_size": 64}).save_pretrained(tmp_path / "snap-wide")
+    bad = subprocess.run([*cmd[:-2], str(tmp_path / "snap-wide"), "--base", str(tmp_path / "base")], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "differ in config" in bad.stderr
