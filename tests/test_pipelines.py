@@ -89,6 +89,22 @@ def test_each_sampler_runs(make_pipe, name):
     assert out.trace[-1].sigma_next == 0.0
 
 
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_a_shift_moves_every_samplers_steps_toward_noise(make_pipe, name):
+    """shift s maps each step's sigma to s*sigma / (1 + (s-1)*sigma), for all four samplers; the
+    sampler keeps its name, and the pipeline's trace walks the shifted grid."""
+    from pipelines.schedulers import step_sigmas
+
+    plain, shifted = step_sigmas(make_scheduler(name), 8), step_sigmas(make_scheduler(name, 3.0), 8)
+    # (the flow-matching schedulers also shift the grid's end, sigma_min: hence the tolerance)
+    assert torch.allclose(shifted, 3 * plain / (1 + 2 * plain), atol=1e-2) and (shifted[1:] > plain[1:]).all()
+    pipe = make_pipe(sampler=name)
+    pipe.set_sampler(name, 3.0)
+    out = pipe("cat face", num_inference_steps=8, generator=gen(), output_type="np", return_trace=True)
+    assert pipe.sampler == name and np.isfinite(out.images).all()
+    assert torch.allclose(torch.tensor([s.sigma for s in out.trace]), shifted, atol=1e-4)
+
+
 def test_callback_on_step_end_can_edit_and_stop(make_pipe):
     pipe = make_pipe()
     seen = []
