@@ -177,6 +177,13 @@ def test_latent_card_lists_a_phase_not_kept_apart_from_the_history(tmp_path):
     assert text.startswith("\n\n### Tried and not kept\nWHY-NOT-KEPT. Trained with `TRAIN`. Sweep (`SWEEP`")
     assert "guidance 2.5: 82.4% / 73.4%" in text and "Curve: `CURVE`" in text
     assert text.endswith("| 9 | 15 | 42,240 | 0.0606 | 80.0% (87%) | 75.0% |")
+    tried = [{"candidate": "KEPT-WEIGHTS", "name_top5": 0.846, "paraphrase_top5": 0.77},
+             {"candidate": "AVERAGE", "name_top5": 0.818, "paraphrase_top5": 0.762}, {"commands": ["AVG", "READ"], "note": "NO-TRAINING."}]
+    (rejected / "tried_averages.jsonl").write_text("\n".join(json.dumps(r) for r in tried))
+    text = rejected_section(tmp_path)
+    assert text.count("### Tried and not kept") == 1 and text.index("WHY-NOT-KEPT") < text.index("NO-TRAINING.")
+    assert "NO-TRAINING. Commands: `AVG` then `READ`." in text
+    assert text.endswith("| KEPT-WEIGHTS | 84.6% | 77.0% |\n| AVERAGE | 81.8% | 76.2% |")
     (tmp_path / "evaluation" / "sweep.jsonl").write_text("\n".join(json.dumps(r) for r in [row, {"command": "FIRST", "phase": 8}]))
     assert "SWEEP" not in sweep_table(tmp_path / "evaluation")[0]  # the gate's settings come from kept phases only
 

@@ -297,8 +297,10 @@ def phase_rows(curve_path: Path) -> list[str]:
 
 
 def rejected_section(folder: Path) -> str:
-    """Phases trained but not kept (evaluation/rejected/): why, their sweep and their curve ("" if none).
-    The shipped weights stay the last kept phase's, so these never enter the history above or the gate."""
+    """What was tried and not kept (evaluation/rejected/), each with why and its commands ("" if none):
+    phases trained (their sweep and curve), then settings or averages read on the kept weights
+    (tried_*.jsonl). The shipped weights stay the last kept phase's, so none of these enters the
+    history above or the gate."""
     rejected = Path(folder) / "evaluation" / "rejected"
     out = []
     for curve_path in by_phase(rejected.glob("phase*.curve.jsonl")):
@@ -310,7 +312,18 @@ def rejected_section(folder: Path) -> str:
         out.append(f"{meta['note']} Trained with `{meta['train_command']}`. Sweep (`{meta['command']}`; names / paraphrases): "
                    f"{sweep}. Curve: `{meta['curve_command']}`.\n\n"
                    f"{PHASE_HEAD}\n" + "\n".join(phase_rows(curve_path)))
-    return "".join(f"\n\n### Tried and not kept\n{text}" for text in out)
+    out += [tried_text(path) for path in sorted(rejected.glob("tried_*.jsonl"))]
+    return "\n\n### Tried and not kept\n" + "\n\n".join(out) if out else ""
+
+
+def tried_text(path: Path) -> str:
+    """One experiment on the kept weights without training (evaluation/rejected/tried_<name>.jsonl):
+    why not kept, its commands, then one row per candidate read on the tuning set."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    meta = next(r for r in lines if "note" in r)
+    rows = "\n".join(f"| {r['candidate']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in lines if "name_top5" in r)
+    commands = " then ".join(f"`{c}`" for c in meta["commands"])
+    return f"{meta['note']} Commands: {commands}.\n\n| candidate | name top-5 | paraphrase top-5 |\n|---|---|---|\n{rows}"
 
 
 def sweep_table(ev: Path) -> tuple[str, str, str, int]:
