@@ -112,9 +112,11 @@ def renoise(x_a: torch.Tensor, sigma_a: float, sigma_b: float, noise: torch.Tens
     return r * x_a + s * noise
 
 
-def sample_training_sigmas(n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
-    """sigma ~ logit-normal(0, 1): most samples at middle noise, where the velocity is hardest."""
-    return torch.sigmoid(torch.randn(n, generator=generator, device=device))
+def sample_training_sigmas(n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu",
+                           location: float = 0.0) -> torch.Tensor:
+    """sigma ~ logit-normal(location, 1): most samples at middle noise, where the velocity is hardest;
+    a positive location trains more at high noise, where an image's layout is decided (Esser et al. 2024)."""
+    return torch.sigmoid(torch.randn(n, generator=generator, device=device) + location)
 
 
 def timestep_from_sigma(sigma: torch.Tensor) -> torch.Tensor:

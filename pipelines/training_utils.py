@@ -12,10 +12,11 @@ import torch.nn.functional as F
 from . import schedulers as flow
 
 
-def flow_matching_loss(model, x0: torch.Tensor, states: torch.Tensor, masks: torch.Tensor, autocast) -> torch.Tensor:
-    """The rectified-flow objective: ||v_theta(x_t, sigma, text) - (eps - x0)||^2, sigma ~ logit-normal."""
+def flow_matching_loss(model, x0: torch.Tensor, states: torch.Tensor, masks: torch.Tensor, autocast,
+                       sigma_location: float = 0.0) -> torch.Tensor:
+    """The rectified-flow objective: ||v_theta(x_t, sigma, text) - (eps - x0)||^2, sigma ~ logit-normal(sigma_location, 1)."""
     noise = torch.randn_like(x0)
-    sigma = flow.sample_training_sigmas(x0.shape[0], device=x0.device)
+    sigma = flow.sample_training_sigmas(x0.shape[0], device=x0.device, location=sigma_location)
     xt = flow.add_noise(x0, noise, sigma)
     with autocast():
         v = model(xt, flow.timestep_from_sigma(sigma), states, masks).sample

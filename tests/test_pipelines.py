@@ -266,3 +266,13 @@ def test_callback_returns_are_used_and_the_trace_records_them(make_pipe, monkeyp
                callback_on_step_end=cb, callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"])
     assert torch.equal(out.trace[1].x_next, replaced["latents"]) and torch.equal(out.trace[2].x_t, replaced["latents"])
     assert len(built) == 2 and torch.equal(built[1][1:], dog.to(built[1].dtype))  # [uncond, cond]: the new cond half
+
+
+def test_training_sigmas_are_logit_normal_around_their_location():
+    """sigma ~ logit-normal(location, 1): the median noise level is sigmoid(location), so a positive
+    location trains more at high noise; every sigma stays in (0, 1)."""
+    g = torch.Generator().manual_seed(0)
+    plain = flow.sample_training_sigmas(20000, generator=g)
+    high = flow.sample_training_sigmas(20000, generator=g, location=1.0)
+    assert ((plain > 0) & (plain < 1)).all() and ((high > 0) & (high < 1)).all()
+    assert abs(plain.median().item() - 0.5) < 0.02 and abs(high.median().item() - torch.sigmoid(torch.tensor(1.0)).item()) < 0.02

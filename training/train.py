@@ -70,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cooldown-fraction", type=float, default=0.15, help="last fraction of the budget with linearly decaying lr")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--caption-dropout", type=float, default=0.1)
+    p.add_argument("--sigma-location", type=float, default=0.0,
+                   help="mean of logit(sigma) in training; > 0 trains more at high noise, where layout (and so identity) is decided")
     p.add_argument("--ema-max-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
@@ -374,7 +376,7 @@ def train_step(run: Run, rng: np.random.Generator, pyrng: random.Random, frac: f
     x0 = run.images[idx].float().to(acc.device)
     caps = ["" if pyrng.random() < args.caption_dropout else run.dataset.caption(int(i), pyrng) for i in idx]
     states, masks = (t.to(acc.device) for t in run.bank.lookup(caps))
-    loss = flow_matching_loss(run.forward, x0, states, masks, acc.autocast)
+    loss = flow_matching_loss(run.forward, x0, states, masks, acc.autocast, args.sigma_location)
     run.opt.zero_grad(set_to_none=True)
     acc.backward(loss)
     acc.clip_grad_norm_(run.model.parameters(), 1.0)
