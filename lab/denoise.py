@@ -64,7 +64,8 @@ OUT = Outputs("noisy", "one_step", "result", "table", "note", "plot")  # finish(
 @gpu
 def denoise(image, sigma, is_noisy, steps, seed, prompt, model=DEFAULT_MODEL):
     """Add noise of level σ (or take a noisy upload), then let the model remove it."""
-    rt = runtime(inputs.model(model))
+    model = inputs.model(model)
+    rt = runtime(model)
     clean = inputs.load_image(image, "Image", rt.image_size)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
@@ -85,16 +86,16 @@ def denoise(image, sigma, is_noisy, steps, seed, prompt, model=DEFAULT_MODEL):
         return OUT(result=upscale(to_uint8(ev.x0_image[0])), note=say("Step {i} of {n}…", i=ev.index + 1, n=ev.total))
 
     def on_done(ev):
-        return finish(ev.output, clean, sigma, steps, is_noisy, pipe.space)
+        return finish(ev.output, clean, sigma, steps, is_noisy, pipe.space, model)
 
     yield from stream_outputs(pipe, kwargs, on_step, on_done)
 
 
-def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool, space: LatentSpace) -> tuple:
+def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool, space: LatentSpace, model: str = DEFAULT_MODEL) -> tuple:
     """The panels, table and note of a finished run; on the latent model the noisy input is the
     decoder's drawing of the noisy latent z_t, the state the model started from."""
     clean = to_unit_tensor(clean_pil, clean_pil.width)[0]
-    plot = schedule_point(steps, sigma)
+    plot = schedule_point(steps, sigma, model)
     if not out.trace:
         note = say("σ = {sigma:.2f} is nearer 0 than any scheduled step: nothing to denoise, the image is returned as it is.", sigma=sigma)
         return upscale(to_uint8(clean, False)), None, upscale(to_uint8(clean, False)), [], note, plot
@@ -117,11 +118,12 @@ def finish(out, clean_pil, sigma: float, steps: int, is_noisy: bool, space: Late
     return upscale(to_uint8(noisy, False)), upscale(to_uint8(one, False)), upscale(to_uint8(result, False)), rows, note, plot
 
 
-def schedule_point(steps, sigma):
-    """The default sampler's schedule with the noise level σ marked."""
+def schedule_point(steps, sigma, model=DEFAULT_MODEL):
+    """The schedule the model's denoising walks (the default sampler at the model's timestep
+    shift) with the noise level σ marked."""
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
-    grid = flow.step_sigmas(DEFAULT_SAMPLER, steps).tolist() + [0.0]
+    grid = flow.step_sigmas(flow.make_scheduler(DEFAULT_SAMPLER, runtime(inputs.model(model)).shift), steps).tolist() + [0.0]
     return schedule_figure(grid, current_sigma=sigma, title=say("σ = {sigma:.2f} on the {steps}-step schedule", sigma=sigma, steps=steps))
 
 
@@ -152,4 +154,4 @@ def create_denoise(model: gr.Radio) -> None:
     go.click(denoise, [image, sigma, noisy, steps, seed, prompt, model],
              OUT.components(dict(noisy=shown_in, one_step=one, result=result, table=table, note=note, plot=plot)),
              api_name="denoise", concurrency_id=MODEL_QUEUE, preprocess=False)
-    sigma.release(schedule_point, [steps, sigma], plot, api_name=False, show_progress="hidden", preprocess=False)
+    sigma.release(schedule_point, [steps, sigma, model], plot, api_name=False, show_progress="hidden", preprocess=False)

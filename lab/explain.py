@@ -86,11 +86,16 @@ def architecture(model: str | None = DEFAULT_MODEL) -> str:
     return architecture_svg(dict(m.config), counts)
 
 
-def schedule(sampler, steps):
+def schedule(sampler, steps, model=DEFAULT_MODEL):
+    """The σ grid the sampler walks on the chosen model (at the timestep shift saved with it)."""
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
-    grid = flow.step_sigmas(sampler, steps).tolist() + [0.0]
-    return schedule_figure(grid, title=say("{sampler}, {steps} steps: the σ at the start of each step", sampler=sampler, steps=steps))
+    shift = runtime(inputs.model(model)).shift
+    grid = flow.step_sigmas(flow.make_scheduler(sampler, shift), steps).tolist() + [0.0]
+    title = say("{sampler}, {steps} steps: the σ at the start of each step", sampler=sampler, steps=steps)
+    if shift != 1.0:  # a shifted grid is this model's choice: say so, or the plot contradicts the other model's
+        title += say(" (shift {shift:g}: more steps at high noise)", shift=shift)
+    return schedule_figure(grid, title=title)
 
 
 @gpu
@@ -147,8 +152,8 @@ def create_explain(model: gr.Radio) -> None:
         sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULT_SAMPLER, label="Sampler", info="Each solver visits its own σ values.")
         steps = gr.Slider(2, 60, DEFAULT_STEPS, step=1, label="Steps", info="How many σ values it visits.")
     plot = gr.Plot(schedule(DEFAULT_SAMPLER, DEFAULT_STEPS), show_label=False)  # titled inside
-    for c in (sampler, steps):
-        c.change(schedule, [sampler, steps], plot, api_name=False, show_progress="hidden")
+    for c in (sampler, steps, model):
+        c.change(schedule, [sampler, steps, model], plot, api_name=False, show_progress="hidden")
     gr.Markdown("## What the DiT attends to\nCross-attention from the image patches to each word (token) of the prompt, averaged over heads and blocks, "
                 "on the generated image noised to σ.")
     with gr.Row(equal_height=False):

@@ -27,6 +27,7 @@ from pipelines.fast import compile_in_background
 from pipelines.hardware import set_threads
 from pipelines.latents import LatentSpace
 from pipelines.pipeline_base import DiTPipelineBase
+from pipelines.schedulers import scheduler_shift
 from pipelines.text_encoder import MAX_TEXT_LENGTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,9 @@ class Runtime:
         self.precision = base.set_precision("auto")  # bf16 weights where the CPU runs bf16 natively
         self.autocast_dtype = base.autocast_dtype
         self.transformer = base.transformer.eval()
+        # the timestep shift chosen for this model on the tuning set, saved with its scheduler:
+        # every sampler the app builds for it walks the same shifted σ grid its gate used
+        self.shift = scheduler_shift(base.scheduler)
         # Requests run eager until the compiled step is ready and checked (None: not compiling)
         self.compile_thread = compile_in_background(self.transformer, COMPILED_BATCHES) if compile and self.device == "cpu" else None
         # a latent model's folder brings its autoencoder (from_pretrained loaded it): read-only, fp32
@@ -96,7 +100,8 @@ class Runtime:
     def pipeline(self, kind: type[P], sampler: str, exact: bool = False) -> P:
         """A new pipeline of `kind` around the shared transformer (and autoencoder, for a latent
         model), with its own scheduler; `exact`: around the fp32 one (`exact_transformer`)."""
-        pipe = kind(transformer=self.exact_transformer if exact else self.transformer, scheduler=make_scheduler(sampler), vae=self.vae)
+        pipe = kind(transformer=self.exact_transformer if exact else self.transformer, scheduler=make_scheduler(sampler, self.shift),
+                    vae=self.vae)
         pipe.autocast_dtype = None if exact else self.autocast_dtype
         pipe.set_progress_bar_config(disable=True)
         return pipe

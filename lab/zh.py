@@ -350,6 +350,8 @@ ZH.update({
         't（RF：σ = t）',
     '{sampler}, {steps} steps: the σ at the start of each step':
         '{sampler}，{steps} 步：每一步开始时的 σ',
+    ' (shift {shift:g}: more steps at high noise)':
+        '（偏移 {shift:g}：更多步数落在高噪声处）',
     '{share:.2f} of attention':
         '注意力占 {share:.2f}',
     '(off the scale)':

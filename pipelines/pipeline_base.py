@@ -180,10 +180,11 @@ class DiTPipelineBase(DiffusionPipeline):
     def sampler(self) -> str:
         return flow.sampler_name(self.scheduler)
 
-    def set_sampler(self, name: str, shift: float = 1.0) -> None:
-        """Swap this pipeline's scheduler by name ('euler', 'heun', 'dpm++2m', 'unipc'), with
-        an optional timestep shift (schedulers.SAMPLERS says what it does)."""
-        self.scheduler = flow.make_scheduler(name, shift)
+    def set_sampler(self, name: str, shift: float | None = None) -> None:
+        """Swap this pipeline's scheduler by name ('euler', 'heun', 'dpm++2m', 'unipc'); the
+        timestep shift (schedulers.SAMPLERS says what it does) stays the current scheduler's,
+        the one the model was saved with, unless `shift` is given."""
+        self.scheduler = flow.make_scheduler(name, flow.scheduler_shift(self.scheduler) if shift is None else shift)
 
     def set_precision(self, mode: str = "auto") -> str:
         """'fp32'; 'bf16' (the transformer's weights cast to bf16: on a CPU with native bf16

@@ -72,6 +72,13 @@ def make_scheduler(name: str, shift: float = 1.0) -> SchedulerMixin:
     return SAMPLERS[name][1](shift)
 
 
+def scheduler_shift(scheduler: SchedulerMixin) -> float:
+    """The timestep shift a scheduler was made with (1: the plain grid). A model folder's saved
+    scheduler carries it, so the shift chosen for a model travels with its weights."""
+    cfg = scheduler.config
+    return float(cfg.get("shift", cfg.get("flow_shift")) or 1.0)
+
+
 def sampler_name(scheduler: SchedulerMixin) -> str:
     """The SAMPLERS name of a scheduler instance (by class)."""
     for name, (_, factory) in SAMPLERS.items():

@@ -65,19 +65,21 @@ def app_server():
 @pytest.fixture(scope="module")
 def tiny_runtime(tmp_path_factory, tiny_transformer, tiny_vae, tiny_latent_transformer):
     """The app's runtimes serving tiny random models instead of the shipped weights: a pixel
-    model as the served one, a latent one (with the tiny autoencoder) beside it."""
+    model as the served one, a latent one (with the tiny autoencoder) beside it, saved with a
+    timestep shift like the shipped latent model's, so every view must walk its shifted grid."""
     from pipelines import DiTText2ImagePipeline, make_scheduler
     from lab.runtime import Runtime, use_runtime
 
     path = tmp_path_factory.mktemp("weights")
     DiTText2ImagePipeline(tiny_transformer, make_scheduler("euler")).save_pretrained(path)
     latent = tmp_path_factory.mktemp("weights64")
-    DiTText2ImagePipeline(tiny_latent_transformer, make_scheduler("euler"), vae=tiny_vae).save_pretrained(latent)
+    DiTText2ImagePipeline(tiny_latent_transformer, make_scheduler("euler", TINY_LATENT_SHIFT), vae=tiny_vae).save_pretrained(latent)
     use_runtime(Runtime(path), Runtime(latent, compile=False))
     yield
     use_runtime(None)
 
 
+TINY_LATENT_SHIFT = 3.0
 TINY_LATENT = dict(sample_size=16, in_channels=4, patch_size=2, hidden_size=32, depth=2, num_heads=2)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageDraw
 import pytest
+import torch
 
 from lab import denoise, explain, generate, inpaint, trace
 from lab.frames import forward_equation, reverse_equations
@@ -476,3 +477,27 @@ def test_denoise_attention_compare_and_race_run_on_both_models(model):
     cost = model_choice.model_cost(model)
     assert f"{size}×{size} images" in cost and "GFLOP" in cost and ("decoder adds" in cost) == (model == "latent")
     assert ("z_t" in explain.architecture(model)) == (model == "latent")
+
+
+def test_a_models_saved_shift_reaches_every_view_of_it():
+    """The timestep shift saved with a model's scheduler is the grid every sampler walks on it:
+    pipelines the app builds, the Denoise and How-it-works plots (titled with it); the other model
+    keeps the plain grid, and a library user's set_sampler keeps the saved shift."""
+    from pipelines import DiTText2ImagePipeline, make_scheduler
+    from pipelines import schedulers as flow
+
+    from .conftest import TINY_LATENT_SHIFT
+
+    latent, pixel = runtime("latent"), runtime("pixel")
+    assert latent.shift == TINY_LATENT_SHIFT and pixel.shift == 1.0
+    want = flow.step_sigmas(make_scheduler("heun", TINY_LATENT_SHIFT), 8)
+    assert torch.allclose(latent.pipeline(DiTText2ImagePipeline, "heun").step_sigmas(8), want)
+    assert torch.allclose(pixel.pipeline(DiTText2ImagePipeline, "heun").step_sigmas(8), flow.step_sigmas("heun", 8))
+    figure = explain.schedule("heun", 8, "latent")
+    assert np.allclose(figure.axes[0].lines[0].get_ydata(), want.tolist() + [0.0]) and "shift 3" in figure.axes[0].get_title()
+    assert "shift" not in explain.schedule("heun", 8, "pixel").axes[0].get_title()
+    grid = flow.step_sigmas(make_scheduler(denoise.DEFAULT_SAMPLER, TINY_LATENT_SHIFT), 8).tolist() + [0.0]
+    assert np.allclose(denoise.schedule_point(8, 0.5, "latent").axes[0].lines[0].get_ydata(), grid)
+    pipe = DiTText2ImagePipeline.from_pretrained(latent.weights)
+    pipe.set_sampler("dpm++2m")
+    assert flow.scheduler_shift(pipe.scheduler) == TINY_LATENT_SHIFT and pipe.sampler == "dpm++2m"
