@@ -138,11 +138,14 @@ def test_latent_card_lists_every_sweep_with_its_weights_and_notes(tmp_path):
           {"command": "python scripts/sweep.py B", "phase": 6, "note": "KEPT-4"})
     for k in range(1, 7):
         (tmp_path / f"phase{k}.curve.jsonl").write_text("{}")
-    commands, swept, rows, per = sweep_table(tmp_path)
-    assert commands == "`python scripts/sweep.py A` then `python scripts/sweep.py B`" and per == 4
+    write("sweep_phase6_shift.jsonl", [row | {"shift": 3.0, "images_per_caption": 8}], {"command": "python scripts/sweep.py C", "phase": 6})
+    commands, swept, rows = sweep_table(tmp_path)
+    assert commands == "`python scripts/sweep.py A` then `python scripts/sweep.py B` then `python scripts/sweep.py C`"
     assert swept == ", the last on the phase-6 weights"
-    assert rows.splitlines()[:3] == ["| phase 3 | dpm++2m | 4 | 20 | 80.0% | 70.0% |", "| phase 6 | dpm++2m | 5 | 20 | 75.0% | 70.0% |",
-                                     "| phase 6 | dpm++2m | 4, guided only at 0.2 ≤ σ ≤ 0.8 | 20 | 80.0% | 70.0% |"]  # the interval is part of the setting
+    # the interval and the shift are part of the setting, and each row says how many images it read
+    assert rows.splitlines()[:4] == ["| phase 3 | dpm++2m | 4 | 20 | 4 | 80.0% | 70.0% |", "| phase 6 | dpm++2m | 5 | 20 | 4 | 75.0% | 70.0% |",
+                                     "| phase 6 | dpm++2m | 4, guided only at 0.2 ≤ σ ≤ 0.8 | 20 | 4 | 80.0% | 70.0% |",
+                                     "| phase 6 | dpm++2m | 4 | 20, shift 3 | 8 | 80.0% | 70.0% |"]
     assert rows.endswith("\n\nPhase 6: KEPT-4")
     (tmp_path / "phase7.curve.jsonl").write_text("{}")
     assert sweep_table(tmp_path)[1] == ", the last on the phase-6 weights; kept for phase 7"
@@ -154,8 +157,8 @@ def test_latent_card_reads_phases_in_number_order(tmp_path):
 
     names = ["phase10.curve.jsonl", "phase2.curve.jsonl", "phase9.curve.jsonl", "phase1.curve.jsonl"]
     assert [p.name for p in by_phase(map(Path, names))] == ["phase1.curve.jsonl", "phase2.curve.jsonl", "phase9.curve.jsonl", "phase10.curve.jsonl"]
-    sweeps = ["sweep_phase10.jsonl", "sweep_phase9.jsonl", "sweep.jsonl"]
-    assert [p.name for p in by_phase(map(Path, sweeps))] == ["sweep.jsonl", "sweep_phase9.jsonl", "sweep_phase10.jsonl"]
+    sweeps = ["sweep_phase10.jsonl", "sweep_phase9_shift.jsonl", "sweep_phase9.jsonl", "sweep.jsonl"]
+    assert [p.name for p in by_phase(map(Path, sweeps))] == ["sweep.jsonl", "sweep_phase9.jsonl", "sweep_phase9_shift.jsonl", "sweep_phase10.jsonl"]
 
 
 def test_latent_card_lists_a_phase_not_kept_apart_from_the_history(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -234,14 +235,14 @@ History, tuning set as above:
 
 GATE_SECTION = """
 ### Sampling settings, chosen on the tuning set
-{sweep_commands} (judge name top-5 + paraphrase top-5, {per} images per prompt){swept}:
+{sweep_commands} (judge name top-5 + paraphrase top-5){swept}:
 
-| weights | sampler | guidance | steps | name top-5 | paraphrase top-5 |
-|---|---|---|---|---|---|
+| weights | sampler | guidance | steps | images per prompt | name top-5 | paraphrase top-5 |
+|---|---|---|---|---|---|---|
 {sweep}
 
 ### Gate (the gate set, never used for a choice)
-`{command}`: {sampler}, {steps} steps, guidance {guidance:g}, {n} images per prompt; the judge reads the 64-px images
+`{command}`: {sampler}, {steps} steps{shift}, guidance {guidance:g}, {n} images per prompt; the judge reads the 64-px images
 downsampled to 32 px. The 32-px model is measured the same way, at its own settings (`{ref_command}`). Both read with {n} images
 per prompt ({images} name and {images} paraphrase images each), because a 2-image reading has a standard error of about 3 points
 per model: the 32-px model read {ref2_name:.1%} names and {ref2_para:.1%} paraphrases with 2 images, {ref_name:.1%} and {ref_para:.1%} with {n}.
@@ -267,13 +268,14 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 def phase_number(path: Path) -> int:
     """The phase a file of evaluation/ belongs to ("phase9.curve.jsonl", "sweep_phase9.jsonl"); -1
     for one without ("sweep.jsonl", the first sweep)."""
-    digits = path.name.partition("phase")[2].split(".")[0]
-    return int(digits) if digits.isdigit() else -1
+    digits = re.match(r"\d+", path.name.partition("phase")[2])  # "sweep_phase8_shift.jsonl": 8
+    return int(digits[0]) if digits else -1
 
 
 def by_phase(paths) -> list[Path]:
-    """Evaluation files in phase order: "phase10" after "phase9", which a plain sort would put after "phase1"."""
-    return sorted(paths, key=phase_number)
+    """Evaluation files in phase order: "phase10" after "phase9", which a plain sort would put after "phase1";
+    one phase's files by name ("sweep_phase8.jsonl", then "sweep_phase8_shift.jsonl")."""
+    return sorted(paths, key=lambda p: (phase_number(p), p.name))
 
 
 def reading_rows(curve_path: Path, label: str | int) -> list[str]:
@@ -326,10 +328,15 @@ def tried_text(path: Path) -> str:
     return f"{meta['note']} Commands: {commands}.\n\n| candidate | name top-5 | paraphrase top-5 |\n|---|---|---|\n{rows}"
 
 
-def sweep_table(ev: Path) -> tuple[str, str, str, int]:
-    """The sampling sweeps (sweep.jsonl, then a re-check on later weights per sweep_phase<n>.jsonl):
+def shifted(shift: float | None) -> str:
+    """A timestep shift in words, to follow the steps ("" for a sweep row from before shifts were swept)."""
+    return "" if shift is None else f", shift {shift:g}"
+
+
+def sweep_table(ev: Path) -> tuple[str, str, str]:
+    """The sampling sweeps (sweep.jsonl, then re-checks on later weights, sweep_phase<n>[_<what>].jsonl):
     their commands, the sentence on whose weights they ran, the table's rows (then any note on the
-    choice), images per prompt."""
+    choice)."""
     sweep, commands, notes, swept_phase = [], [], [], None
     for path in by_phase(ev.glob("sweep*.jsonl")):
         lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -343,11 +350,12 @@ def sweep_table(ev: Path) -> tuple[str, str, str, int]:
     swept = ""
     if swept_phase:
         swept = f", the last on the phase-{swept_phase} weights" + ("" if swept_phase == last_phase else f"; kept for phase {last_phase}")
-    # a guidance interval is part of the setting: rows would read alike without it
-    rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {r['guidance']:g}{guided_only(r.get('interval'))} | {r['steps']} | "
+    # a guidance interval and a timestep shift are part of the setting: rows would read alike without them
+    rows = "\n".join(f"| phase {r['phase']} | {r['sampler']} | {r['guidance']:g}{guided_only(r.get('interval'))} | {r['steps']}"
+                     f"{shifted(r.get('shift'))} | {r.get('images_per_caption', 2)} | "
                      f"{r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in sweep)
     rows += "".join(f"\n\n{note}" for note in notes)
-    return " then ".join(commands), swept, rows, sweep[0].get("images_per_caption", 2)
+    return " then ".join(commands), swept, rows
 
 
 def gate_section(folder: Path) -> str:
@@ -358,13 +366,14 @@ def gate_section(folder: Path) -> str:
     gate = json.loads((ev / "gate.json").read_text())
     pixel_model = Path(folder).parent / "dit-emoji"
     ref, ref2 = reference_gate(gate["images_per_caption"], pixel_model), reference_gate(2, pixel_model)
-    commands, swept, rows, per = sweep_table(ev)
+    commands, swept, rows = sweep_table(ev)
     passed = latent_gate_passes(gate, ref)
     verdict = ("**The gate passes**: the app defaults to this model, the 32-px one a click away." if passed else
                "**The gate does not pass yet**: training continues in phases from these weights; the app offers this model "
                "a click away and keeps the 32-px one as its default.")
     reading = (ev / "grid_reading.md").read_text().strip() if (ev / "grid_reading.md").exists() else ""
-    return GATE_SECTION.format(sweep=rows, sweep_commands=commands, swept=swept, per=per, command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
+    shift = "" if gate.get("shift", 1.0) == 1.0 else f" (timestep shift {gate['shift']:g})"
+    return GATE_SECTION.format(sweep=rows, sweep_commands=commands, swept=swept, shift=shift, command=gate.get("command", "python -m training.evaluate weights/dit-emoji-64"),
                                sampler=gate["sampler"], steps=gate["steps"], guidance=gate["guidance_scale"],
                                name=gate["generated_top5"], name_c=gate["top5_vs_ceiling"], ref_name=ref["generated_top5"],
                                ref_name_c=ref["top5_vs_ceiling"], para=gate["paraphrase_top5"], ref_para=ref["paraphrase_top5"],

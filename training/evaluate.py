@@ -23,7 +23,7 @@ from PIL import Image
 from .data import BLOCKED_EMOJI, DEFAULT_DATA_DIR, EmojiDataset
 from pipelines import DEFAULT_WEIGHTS, WEIGHTS_DIR
 from pipelines.hardware import set_threads
-from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler
+from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler, scheduler_shift
 from . import paraphrases
 from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
 
@@ -161,7 +161,7 @@ def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE
     metrics = {
         "caption_set": which, "captions": len(captions), "paraphrases": len(para), "images_per_caption": images_per_caption,
         "steps": steps, "guidance_scale": guidance, "guidance_interval": list(guidance_interval) if guidance_interval else None,
-        "sampler": pipe.sampler,
+        "sampler": pipe.sampler, "shift": scheduler_shift(pipe.scheduler),
         "generated_top1": r4(acc["top1"]), "generated_top5": r4(acc["top5"]),
         "real_top1": r4(ceil["top1"]), "real_top5": r4(ceil["top5"]),
         "top5_vs_ceiling": r4(acc["top5"] / max(ceil["top5"], 1e-8)),
@@ -189,8 +189,9 @@ def save_grid(images01: torch.Tensor, path: Path, cols: int = 8, scale: int = 4)
 
 @torch.no_grad()
 def prompt_grid(pipe, prompts: list[str] = GRID_PROMPTS, steps: int = 20, guidance: float = DEFAULT_GUIDANCE) -> torch.Tensor:
-    """The fixed-seed sample grid: prompt i with seed i, default sampler, in the pipeline's precision."""
-    scheduler, pipe.scheduler = pipe.scheduler, make_scheduler(DEFAULT_SAMPLER)
+    """The fixed-seed sample grid: prompt i with seed i, default sampler (at the pipeline's shift), in
+    the pipeline's precision."""
+    scheduler, pipe.scheduler = pipe.scheduler, make_scheduler(DEFAULT_SAMPLER, scheduler_shift(pipe.scheduler))
     try:
         gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
         return pipe(list(prompts), num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt").images
@@ -214,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="guide only where LOW <= sigma <= HIGH")
     p.add_argument("--sampler", default=None, help="override the saved scheduler")
+    p.add_argument("--shift", type=float, default=None, help="override the saved scheduler's timestep shift")
+    p.add_argument("--save-scheduler", action="store_true",
+                   help="save the sampler and shift evaluated as <weights>/scheduler, so from_pretrained and the app sample as this run did")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--write-grids", action="store_true", help="write grid.png, eval_grid.png and oov_grid.png into <weights>")
     p.add_argument("--compare-with", type=Path, default=None,
@@ -222,8 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     set_threads()
     pipe = DiTText2ImagePipeline.from_pretrained(args.weights, use_safetensors=True)
-    if args.sampler:
-        pipe.set_sampler(args.sampler)
+    if args.sampler or args.shift:
+        pipe.set_sampler(args.sampler or pipe.sampler, args.shift)
     pipe.set_progress_bar_config(disable=True)
     ds = EmojiDataset.load(args.data_dir)
     interval = tuple(args.guidance_interval) if args.guidance_interval else None
@@ -237,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         other.set_progress_bar_config(disable=True)
         for make, name in ((prompt_grid, "grid_vs.png"), (oov_grid, "oov_grid_vs.png")):
             save_grid(stacked_grids(make(other), make(pipe)), args.weights / name, scale=2)
+    if args.save_scheduler:
+        pipe.scheduler.save_pretrained(args.weights / "scheduler")
     metrics["num_images"] = len(ds)
     print(json.dumps(metrics, indent=1))
     if args.json:
