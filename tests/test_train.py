@@ -43,7 +43,12 @@ def test_train_resume_export(tmp_path, folder):
     with pytest.raises(SystemExit, match="config"):
         main(["--data-dir", str(folder), "--run-dir", str(run), "--max-steps", "6", "--resume", *TINY[:-2], "--precision", "fp32", "--hidden-size", "64"])
     pipe = DiTText2ImagePipeline.from_pretrained(out)
-    assert pipe.transformer.config.hidden_size == 32
+    assert pipe.transformer.config.hidden_size == 32 and pipe.sampler == "unipc"  # a new folder: the default sampler
+    pipe.set_sampler("dpm++2m", 3.0)  # a sweep's choice for this model (evaluate --save-scheduler) ...
+    pipe.scheduler.save_pretrained(out / "scheduler")
+    main(["--data-dir", str(folder), "--run-dir", str(run), "--export-only", "--output", str(out), *TINY])
+    pipe = DiTText2ImagePipeline.from_pretrained(out)  # ... survives the next phase's export
+    assert pipe.sampler == "dpm++2m" and pipe.scheduler.config.flow_shift == 3.0
     img = pipe("pattern 1", num_inference_steps=2, output_type="np").images
     assert img.shape == (1, 32, 32, 3) and np.isfinite(img).all()
 

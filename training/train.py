@@ -257,14 +257,20 @@ def model_space_images(dataset: EmojiDataset, vae, cache: Path) -> torch.Tensor:
 
 def export_pipeline(run_dir: Path, output: Path) -> Path:
     """The run's EMA weights as a pipeline folder: fp16 safetensors (half the size; loaded
-    back as fp32), the default sampler's scheduler, the autoencoder of a latent run (fp32),
-    model_index.json."""
+    back as fp32), a scheduler, the autoencoder of a latent run (fp32), model_index.json. The
+    scheduler is the one `output` already holds, if any (a phase continuing a model keeps the
+    sampler and timestep shift chosen for it until a sweep chooses again), else the default."""
+    import diffusers
+
     from pipelines import DiTText2ImagePipeline
 
     model = DiTTransformer.from_pretrained(run_dir / "ema", use_safetensors=True).to(torch.float16)
     info = json.loads((run_dir / "checkpoint.json").read_text())
     vae = load_vae(Path(info["vae"])) if info.get("vae") else None
-    DiTText2ImagePipeline(transformer=model, scheduler=flow.make_scheduler(flow.DEFAULT_SAMPLER), vae=vae).save_pretrained(output)
+    saved = Path(output) / "scheduler" / "scheduler_config.json"
+    scheduler = (getattr(diffusers, json.loads(saved.read_text())["_class_name"]).from_pretrained(saved.parent) if saved.exists()
+                 else flow.make_scheduler(flow.DEFAULT_SAMPLER))
+    DiTText2ImagePipeline(transformer=model, scheduler=scheduler, vae=vae).save_pretrained(output)
     return output
 
 
