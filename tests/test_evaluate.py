@@ -229,3 +229,22 @@ def test_latent_card_states_the_cost_per_step_from_both_configs(tmp_path):
     assert "the 32-px model's cost" not in grown
     wider = dit_shape(folder("wider", depth=8, hidden_size=384, sample_size=16, patch_size=2), pixel)
     assert "8 blocks of width 384 to the 32-px model's 8 of width 256, so about 2.25×" in wider  # width counts, squared
+
+
+def test_save_scheduler_makes_the_evaluated_settings_the_folders(tmp_path, make_pipe):
+    """evaluate --save-scheduler: the folder then loads with the sampler and shift the gate used
+    (model_index.json names the class), and records no path of this machine."""
+    import json
+
+    from pipelines import DiTText2ImagePipeline
+    from pipelines.schedulers import scheduler_shift
+    from training.evaluate import save_scheduler
+
+    make_pipe(sampler="unipc").save_pretrained(tmp_path)
+    pipe = DiTText2ImagePipeline.from_pretrained(tmp_path)
+    pipe.set_sampler("dpm++2m", 3.0)
+    save_scheduler(pipe, tmp_path)
+    again = DiTText2ImagePipeline.from_pretrained(tmp_path)
+    assert again.sampler == "dpm++2m" and scheduler_shift(again.scheduler) == 3.0
+    assert str(tmp_path) not in (tmp_path / "model_index.json").read_text()
+    assert json.loads((tmp_path / "model_index.json").read_text())["transformer"][1] == "DiTTransformer"

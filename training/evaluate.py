@@ -242,11 +242,21 @@ def main(argv: list[str] | None = None) -> None:
         for make, name in ((prompt_grid, "grid_vs.png"), (oov_grid, "oov_grid_vs.png")):
             save_grid(stacked_grids(make(other), make(pipe)), args.weights / name, scale=2)
     if args.save_scheduler:
-        pipe.scheduler.save_pretrained(args.weights / "scheduler")
+        save_scheduler(pipe, args.weights)
     metrics["num_images"] = len(ds)
     print(json.dumps(metrics, indent=1))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))
+
+
+def save_scheduler(pipe, folder: Path) -> None:
+    """Make `pipe`'s scheduler (its sampler and shift) the folder's: scheduler/ and model_index.json's
+    entry, which names the class from_pretrained loads. Written by hand, not with save_config, which
+    would also record this machine's path."""
+    pipe.scheduler.save_pretrained(Path(folder) / "scheduler")
+    index = Path(folder) / "model_index.json"
+    entries = json.loads(index.read_text()) | {"scheduler": ["diffusers", type(pipe.scheduler).__name__]}
+    index.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
 def stacked_grids(top: torch.Tensor, bottom: torch.Tensor, cols: int = 8) -> torch.Tensor:
