@@ -86,13 +86,16 @@ def test_autoencoder_reconstruction_gate():
 
 @pytest.fixture(scope="module")
 def latent_gate():
-    """The latent model on the gate set, with the settings chosen on the tuning set (gate.json)."""
+    """The latent model on the gate set, with the settings chosen on the tuning set (gate.json), which
+    its folder's scheduler must hold: from_pretrained and the app sample as the gate did."""
     import json
+
+    from pipelines.schedulers import scheduler_shift
 
     chosen = json.loads((LATENT / "evaluation" / "gate.json").read_text())
     p = DiTText2ImagePipeline.from_pretrained(LATENT, use_safetensors=True)
+    assert (p.sampler, scheduler_shift(p.scheduler)) == (chosen["sampler"], chosen.get("shift", 1.0))
     p.set_progress_bar_config(disable=True)
-    p.set_sampler(chosen["sampler"])
     return evaluate(p, EmojiDataset.load(), images_per_caption=chosen["images_per_caption"], steps=chosen["steps"],
                     guidance=chosen["guidance_scale"])
 
@@ -100,8 +103,8 @@ def latent_gate():
 # The shipped latent model's measured values (gate.json, 8 images per prompt) less a margin: a worse
 # export fails. Its issue's gate (names at least the 32-px model's 88.3 %, measured alike) is not met
 # yet, so this guards the level reached, not the target (weights/dit-emoji-64/README.md).
-LATENT_NAME_TOP5_VS_CEILING = LATENT_GATE_MIN_VS_CEILING  # the gate's own floor, 0.90; measured 0.922 after phase 8 (0.904 after phases 6 and 7)
-LATENT_PARAPHRASE_TOP5 = 0.67  # measured 0.699 after phase 8 (0.723 after phase 7); the 32-px model's, measured alike: 0.621
+LATENT_NAME_TOP5_VS_CEILING = LATENT_GATE_MIN_VS_CEILING  # the gate's own floor, 0.90; measured 0.920 after phase 8 at shift 3 (0.922 at shift 1)
+LATENT_PARAPHRASE_TOP5 = 0.67  # measured 0.705 after phase 8 at shift 3 (0.699 at shift 1); the 32-px model's, measured alike: 0.621
 
 
 def test_latent_model_on_the_gate_set(latent_gate):
