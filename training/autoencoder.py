@@ -265,6 +265,11 @@ the 32-px model (above, enlarged 2×) and this model (below), same prompts and s
 """
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file of evaluation/ (blank lines skipped)."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 def phase_number(path: Path) -> int:
     """The phase a file of evaluation/ belongs to ("phase9.curve.jsonl", "sweep_phase9.jsonl"); -1
     for one without ("sweep.jsonl", the first sweep)."""
@@ -281,12 +286,9 @@ def by_phase(paths) -> list[Path]:
 def reading_rows(curve_path: Path, label: str | int) -> list[str]:
     """Table rows for one run (a start arm or a phase), labelled `label`: each tuning-set reading of
     <run>.curve.jsonl, in minutes order, beside the nearest entry of <run>.log.jsonl."""
-    def lines(path: Path) -> list[dict]:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    logs = lines(curve_path.with_name(curve_path.name.replace("curve", "log")))
+    logs = read_jsonl(curve_path.with_name(curve_path.name.replace("curve", "log")))
     rows = []
-    for c in sorted(lines(curve_path), key=lambda r: r["minutes"]):
+    for c in sorted(read_jsonl(curve_path), key=lambda r: r["minutes"]):
         log = min(logs, key=lambda r: abs(r["train_minutes"] - c["minutes"]))
         rows.append(f"| {label} | {c['minutes']} | {log['images_seen']:,} | {log['val_loss@0.5']:.4f} | "
                     f"{c['generated_top5']:.1%} ({c['top5_vs_ceiling']:.0%}) | {c['paraphrase_top5']:.1%} |")
@@ -307,7 +309,7 @@ def rejected_section(folder: Path) -> str:
     out = []
     for curve_path in by_phase(rejected.glob("phase*.curve.jsonl")):
         k = phase_number(curve_path)
-        lines = [json.loads(line) for line in (rejected / f"sweep_phase{k}.jsonl").read_text().splitlines() if line.strip()]
+        lines = read_jsonl(rejected / f"sweep_phase{k}.jsonl")
         meta = next(r for r in lines if "command" in r)
         sweep = ", ".join(f"guidance {r['guidance']:g}: {r['name_top5']:.1%} / {r['paraphrase_top5']:.1%}"
                           for r in lines if "name_top5" in r)
@@ -321,7 +323,7 @@ def rejected_section(folder: Path) -> str:
 def tried_text(path: Path) -> str:
     """One experiment on the kept weights without training (evaluation/rejected/tried_<name>.jsonl):
     why not kept, its commands, then one row per candidate read on the tuning set."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = read_jsonl(path)
     meta = next(r for r in lines if "note" in r)
     rows = "\n".join(f"| {r['candidate']} | {r['name_top5']:.1%} | {r['paraphrase_top5']:.1%} |" for r in lines if "name_top5" in r)
     commands = " then ".join(f"`{c}`" for c in meta["commands"])
@@ -339,7 +341,7 @@ def sweep_table(ev: Path) -> tuple[str, str, str]:
     choice)."""
     sweep, commands, notes, swept_phase = [], [], [], None
     for path in by_phase(ev.glob("sweep*.jsonl")):
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = read_jsonl(path)
         meta = next((r for r in lines if "command" in r), {})
         swept_phase = meta.get("phase", swept_phase)  # whose weights this sweep ran on
         commands.append(f"`{meta.get('command', 'python scripts/sweep.py weights/dit-emoji-64 ...')}`")
@@ -414,9 +416,9 @@ def write_card(folder: Path) -> Path:
 
     ev = Path(folder) / "evaluation"
     gate = json.loads((ev / "vae_gate.json").read_text())
-    log = [json.loads(line) for line in (ev / "vae_log.jsonl").read_text().splitlines() if line.strip()]
+    log = read_jsonl(ev / "vae_log.jsonl")
     cfg = json.loads((Path(folder) / "vae" / "config.json").read_text())
-    arms = {p.stem: [json.loads(line) for line in p.read_text().splitlines()] for p in sorted((ev / "vae_widths").glob("*.jsonl"))}
+    arms = {p.stem: read_jsonl(p) for p in sorted((ev / "vae_widths").glob("*.jsonl"))}
     widths_rows = ["| width | minutes | images seen | tune PSNR |", "|---|---|---|---|"]
     widths_rows += [f"| {name} | {r['train_minutes']:.1f} | {r['images_seen']:,} | {r['tune_psnr']:.2f} dB |"
                     for name, rows in arms.items() for r in rows]
