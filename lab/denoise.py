@@ -123,7 +123,7 @@ def schedule_point(steps, sigma, model=DEFAULT_MODEL):
     shift) with the noise level σ marked."""
     steps = inputs.number(steps, "Steps", 1, 100, integer=True)
     sigma = inputs.number(sigma, "Noise level σ", 0, 1)
-    grid = flow.step_sigmas(flow.make_scheduler(DEFAULT_SAMPLER, runtime(inputs.model(model)).shift), steps).tolist() + [0.0]
+    grid = flow.step_sigmas(runtime(inputs.model(model)).scheduler(DEFAULT_SAMPLER), steps).tolist() + [0.0]
     return schedule_figure(grid, current_sigma=sigma, title=say("σ = {sigma:.2f} on the {steps}-step schedule", sigma=sigma, steps=steps))
 
 

@@ -90,11 +90,11 @@ def schedule(sampler, steps, model=DEFAULT_MODEL):
     """The σ grid the sampler walks on the chosen model (at the timestep shift saved with it)."""
     sampler = inputs.choice(sampler, "Sampler", list(SAMPLERS))
     steps = inputs.number(steps, "Steps", 2, 60, integer=True)
-    shift = runtime(inputs.model(model)).shift
-    grid = flow.step_sigmas(flow.make_scheduler(sampler, shift), steps).tolist() + [0.0]
+    rt = runtime(inputs.model(model))
+    grid = flow.step_sigmas(rt.scheduler(sampler), steps).tolist() + [0.0]
     title = say("{sampler}, {steps} steps: the σ at the start of each step", sampler=sampler, steps=steps)
-    if shift != 1.0:  # a shifted grid is this model's choice: say so, or the plot contradicts the other model's
-        title += say(" (shift {shift:g}: more steps at high noise)", shift=shift)
+    if rt.shift != 1.0:  # a shifted grid is this model's choice: say so, or the plot contradicts the other model's
+        title += say(" (shift {shift:g}: more steps at high noise)", shift=rt.shift)
     return schedule_figure(grid, title=title)
 
 

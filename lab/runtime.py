@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import torch
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from pipelines import (DEFAULT_GUIDANCE, DEFAULT_SAMPLER, DEFAULT_WEIGHTS, LATENT_WEIGHTS, DiTText2ImagePipeline, DiTTransformer,
                        make_scheduler)
@@ -100,11 +101,15 @@ class Runtime:
     def pipeline(self, kind: type[P], sampler: str, exact: bool = False) -> P:
         """A new pipeline of `kind` around the shared transformer (and autoencoder, for a latent
         model), with its own scheduler; `exact`: around the fp32 one (`exact_transformer`)."""
-        pipe = kind(transformer=self.exact_transformer if exact else self.transformer, scheduler=make_scheduler(sampler, self.shift),
-                    vae=self.vae)
+        pipe = kind(transformer=self.exact_transformer if exact else self.transformer, scheduler=self.scheduler(sampler), vae=self.vae)
         pipe.autocast_dtype = None if exact else self.autocast_dtype
         pipe.set_progress_bar_config(disable=True)
         return pipe
+
+    def scheduler(self, sampler: str) -> SchedulerMixin:
+        """A new scheduler of this sampler at this model's shift: what its pipelines step with and
+        its schedule plots draw."""
+        return make_scheduler(sampler, self.shift)
 
     @functools.cached_property
     def exact_transformer(self) -> DiTTransformer:
