@@ -94,6 +94,20 @@ def test_every_caption_names_its_emoji_with_a_specific_word(emoji):
     assert any(vague(r, c) for r, _ in sample for c in r.captions())
 
 
+def test_name_fraction_sets_how_often_a_training_caption_says_the_name(emoji):
+    i = next(i for i, r in enumerate(emoji.records) if r.name == "cat face")
+    named, worded = emoji.caption_parts[i]
+    assert named and worded and sorted(named + worded) == sorted(emoji.caption_lists[i])
+    assert all("cat face" in c for c in named) and not any("cat face" in c for c in worded)
+
+    def share(fraction):
+        rng = random.Random(0)
+        return np.mean(["cat face" in emoji.caption(i, rng, fraction) for _ in range(4000)])
+
+    assert abs(share(None) - len(named) / len(emoji.caption_lists[i])) < 0.03  # default: the list's own mix
+    assert abs(share(0.9) - 0.9) < 0.03 and share(1.0) == 1.0 and share(0.0) == 0.0
+
+
 @pytest.mark.slow
 def test_64px_set_is_the_packages_own_64px_art_with_the_same_records():
     """The 64-px set holds the same emoji, in the same order, as the 32-px one; the 32-px images

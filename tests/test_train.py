@@ -38,7 +38,8 @@ def test_train_resume_export(tmp_path, folder):
     rec = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
     assert all(np.isfinite(rec[f"val_loss@{s}"]) for s in (0.2, 0.5, 0.8))
     # resume continues the step count and keeps the optimizer state
-    main(["--data-dir", str(folder), "--run-dir", str(run), "--max-steps", "5", "--max-minutes", "5", "--resume", *TINY])
+    main(["--data-dir", str(folder), "--run-dir", str(run), "--max-steps", "5", "--max-minutes", "5", "--resume",
+          "--name-caption-fraction", "0.9", *TINY])  # a folder's only caption is its name: the fraction falls back on it
     assert json.loads((run / "checkpoint.json").read_text())["step"] == 5
     with pytest.raises(SystemExit, match="config"):
         main(["--data-dir", str(folder), "--run-dir", str(run), "--max-steps", "6", "--resume", *TINY[:-2], "--precision", "fp32", "--hidden-size", "64"])

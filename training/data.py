@@ -269,9 +269,23 @@ class EmojiDataset:
     def __len__(self) -> int:
         return len(self.records)
 
-    def caption(self, i: int, rng: random.Random) -> str:
-        """One training caption of image i, drawn from its list (see EmojiRecord.captions)."""
-        return rng.choice(self.caption_lists[i])
+    def caption(self, i: int, rng: random.Random, name_fraction: float | None = None) -> str:
+        """One training caption of image i, drawn from its list (see EmojiRecord.captions).
+        `name_fraction`: the chance that it says the emoji's name (None: as often as the list does, about
+        64 %); the rest are the everyday-word captions. Either part falls back on the other if empty."""
+        if name_fraction is None:
+            return rng.choice(self.caption_lists[i])
+        named, worded = self.caption_parts[i]
+        return rng.choice(named if (rng.random() < name_fraction and named) or not worded else worded)
+
+    @functools.cached_property
+    def caption_parts(self) -> list[tuple[list[str], list[str]]]:
+        """Each image's captions split into (those that say its name, the others)."""
+        parts = []
+        for r, caps in zip(self.records, self.caption_lists):
+            says = [r.name.lower() in c.lower() for c in caps]
+            parts.append(([c for c, s in zip(caps, says) if s], [c for c, s in zip(caps, says) if not s]))
+        return parts
 
     @functools.cached_property
     def caption_lists(self) -> list[list[str]]:

@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--caption-dropout", type=float, default=0.1)
     p.add_argument("--sigma-location", type=float, default=0.0,
                    help="mean of logit(sigma) in training; > 0 trains more at high noise, where layout (and so identity) is decided")
+    p.add_argument("--name-caption-fraction", type=float, default=None,
+                   help="chance that a (non-dropped) caption says the emoji's name; default: as often as its caption list "
+                        "does (about 64 %%). Higher teaches names more, everyday words less")
     p.add_argument("--ema-max-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
@@ -380,7 +383,7 @@ def train_step(run: Run, rng: np.random.Generator, pyrng: random.Random, frac: f
         group["lr"] = lr_at(run.step, frac, args, run.first_step)
     idx = rng.choice(len(run.dataset), size=run.local_batch, p=run.weights)  # each process its own part of the global batch
     x0 = run.images[idx].float().to(acc.device)
-    caps = ["" if pyrng.random() < args.caption_dropout else run.dataset.caption(int(i), pyrng) for i in idx]
+    caps = ["" if pyrng.random() < args.caption_dropout else run.dataset.caption(int(i), pyrng, args.name_caption_fraction) for i in idx]
     states, masks = (t.to(acc.device) for t in run.bank.lookup(caps))
     loss = flow_matching_loss(run.forward, x0, states, masks, acc.autocast, args.sigma_location)
     run.opt.zero_grad(set_to_none=True)
