@@ -248,3 +248,28 @@ def test_save_scheduler_makes_the_evaluated_settings_the_folders(tmp_path, make_
     assert again.sampler == "dpm++2m" and scheduler_shift(again.scheduler) == 3.0
     assert str(tmp_path) not in (tmp_path / "model_index.json").read_text()
     assert json.loads((tmp_path / "model_index.json").read_text())["transformer"][1] == "DiTTransformer"
+
+
+@pytest.mark.slow
+def test_name_hits_count_each_emojis_own_images():
+    """A 'model' that draws each prompt's real emoji scores near the ceiling on every name, a blank
+    one near zero: the per-name counts line up with the images generate() makes."""
+    from types import SimpleNamespace
+
+    from training.evaluate import caption_sets, name_hits
+
+    ds = EmojiDataset.load()  # builds data/ from the pinned npm packages on first use
+    first = {}
+    for i, r in enumerate(ds.records):
+        first.setdefault(r.name, i)
+
+    def real(prompts, **_):
+        return SimpleNamespace(images=torch.stack([torch.from_numpy(ds.images[first[p]]).permute(2, 0, 1).float() / 255 for p in prompts]))
+
+    def blank(prompts, **_):
+        return SimpleNamespace(images=torch.full((len(prompts), 3, 32, 32), 0.5))
+
+    hits = name_hits(real, ds, images_per_caption=2, guidance=1.0)
+    assert list(hits) == caption_sets(ds, "tune")[0] and set(hits.values()) <= {0, 1, 2}
+    assert sum(hits.values()) >= 0.8 * 2 * len(hits)  # the real-image ceiling is about 95 %
+    assert sum(name_hits(blank, ds, images_per_caption=2, guidance=1.0).values()) <= 0.1 * 2 * len(hits)

@@ -25,7 +25,7 @@ from pipelines import DEFAULT_WEIGHTS, WEIGHTS_DIR
 from pipelines.hardware import set_threads
 from pipelines.schedulers import DEFAULT_GUIDANCE, DEFAULT_SAMPLER, make_scheduler, scheduler_shift
 from . import paraphrases
-from .judge import DEFAULT_JUDGE, caption_embeddings, load_judge, rank_accuracy
+from .judge import DEFAULT_JUDGE, caption_embeddings, caption_ranks, load_judge, rank_accuracy
 
 GRID_PROMPTS = [
     "grinning face", "red apple", "cat face", "pizza",
@@ -174,6 +174,21 @@ def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE
         "num_distinct_captions": len(names),
     }
     return metrics, gen, captions
+
+
+@torch.no_grad()
+def name_hits(pipe, dataset: EmojiDataset, images_per_caption: int, guidance: float, steps: int = 20,
+              judge_path: Path | str = DEFAULT_JUDGE) -> dict[str, int]:
+    """Per emoji name of the tuning set: how many of its `images_per_caption` images (the seeds
+    `evaluate` uses) the judge puts the name in its top 5 for. The tuning set only: a per-emoji view
+    of the gate set would invite training for its emoji."""
+    judge = load_judge(judge_path)
+    names = sorted(set(dataset.canonical_captions()))
+    captions, _ = caption_sets(dataset, "tune")
+    images = judge_view(generate(pipe, captions, images_per_caption, steps, guidance))
+    wanted = [c for _ in range(images_per_caption) for c in captions]  # generate's order: image k of every caption, then k + 1
+    ranks = caption_ranks(judge, images, torch.tensor([names.index(c) for c in wanted]), caption_embeddings(names))
+    return {c: sum(int(r < 5) for r, w in zip(ranks.tolist(), wanted) if w == c) for c in captions}
 
 
 def grid_array(images01: torch.Tensor, cols: int = 8) -> np.ndarray:

@@ -87,11 +87,16 @@ def load_judge(path: Path | str = DEFAULT_JUDGE) -> EmojiJudge:
 
 
 @torch.no_grad()
-def rank_accuracy(judge: EmojiJudge, images01: torch.Tensor, true_idx: torch.Tensor, text_emb: torch.Tensor) -> dict[str, float]:
-    """Top-1/top-5: how often the right caption is ranked first / in the first five among all."""
+def caption_ranks(judge: EmojiJudge, images01: torch.Tensor, true_idx: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+    """(N,): how many captions the judge ranks above each image's right one (0 = it comes first; ties count for it)."""
     img = torch.cat([judge.embed_images(images01[i : i + 256]) for i in range(0, len(images01), 256)])
     sims = img @ judge.embed_text(text_emb).T  # (N, C)
-    ranks = (sims > sims.gather(1, true_idx[:, None])).sum(1)  # 0 = best
+    return (sims > sims.gather(1, true_idx[:, None])).sum(1)
+
+
+def rank_accuracy(judge: EmojiJudge, images01: torch.Tensor, true_idx: torch.Tensor, text_emb: torch.Tensor) -> dict[str, float]:
+    """Top-1/top-5: how often the right caption is ranked first / in the first five among all."""
+    ranks = caption_ranks(judge, images01, true_idx, text_emb)
     return {"top1": (ranks < 1).float().mean().item(), "top5": (ranks < 5).float().mean().item()}
 
 
