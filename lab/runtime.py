@@ -46,10 +46,10 @@ MODEL_QUEUE = "model"  # every model event shares this queue slot: 2 cores do on
 
 P = TypeVar("P", bound=DiTPipelineBase)
 
-# key -> (weights, the choice's name). The latent model becomes the default once its gate passes
-# (weights/dit-emoji-64/evaluation/gate.json; see its model card): until then the 32-px model is.
+# key -> (weights, the choice's name). The latent model is the default because its gate passes
+# (weights/dit-emoji-64/evaluation/gate.json; see its model card); the 32-px model is a click away.
 MODELS = {"latent": (LATENT_WEIGHTS, "64 px · latent DiT"), "pixel": (DEFAULT_WEIGHTS, "32 px · pixel DiT")}
-DEFAULT_MODEL = "pixel"
+DEFAULT_MODEL = "latent"
 
 def zero_gpu_decorator():
     """Hugging Face ZeroGPU's `spaces.GPU` (borrow a GPU only while a handler runs) where the

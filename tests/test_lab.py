@@ -108,7 +108,8 @@ def test_equations_show_the_numbers_the_pipeline_ran(model):
 
 
 def test_step_numbers_agree_everywhere():
-    out = run(trace.run_trace("cat face", None, 20, 4.0, 1, "euler"))[1]
+    # the 32-px model named: its plain schedule (shift 1) ends at the σ this test reads; the default latent model's is shifted
+    out = run(trace.run_trace("cat face", None, 20, 4.0, 1, "euler", "pixel"))[1]
     frames = out[0]
     panels = trace.view(frames, 10)
     equations, position = panels[7], panels[9]
@@ -347,14 +348,17 @@ def test_figures_draw_chinese_and_greek_without_missing_glyphs():
 def test_every_view_plots_the_samplers_one_sigma_grid():
     """Denoise and How it works draw the same σ values, one per step (Heun lists each twice
     internally), from pipelines.schedulers.step_sigmas."""
+    from lab.runtime import DEFAULT_MODEL, runtime
     from pipelines import schedulers as flow
 
-    want = flow.step_sigmas("heun", 8).tolist() + [0.0]
-    assert len(want) == 9
-    drawn = explain.schedule("heun", 8).axes[0].lines[0].get_ydata()
-    assert np.allclose(drawn, want)
-    want = flow.step_sigmas(denoise.DEFAULT_SAMPLER, 8).tolist() + [0.0]
-    assert np.allclose(denoise.schedule_point(8, 0.5).axes[0].lines[0].get_ydata(), want)
+    for model in ("pixel", DEFAULT_MODEL):  # each at its own timestep shift (the latent model's is 3)
+        want = flow.step_sigmas(runtime(model).scheduler("heun"), 8).tolist() + [0.0]
+        assert len(want) == 9
+        drawn = explain.schedule("heun", 8, model).axes[0].lines[0].get_ydata()
+        assert np.allclose(drawn, want)
+        want = flow.step_sigmas(runtime(model).scheduler(denoise.DEFAULT_SAMPLER), 8).tolist() + [0.0]
+        assert np.allclose(denoise.schedule_point(8, 0.5, model).axes[0].lines[0].get_ydata(), want)
+    assert np.allclose(explain.schedule("heun", 8, "pixel").axes[0].lines[0].get_ydata(), flow.step_sigmas("heun", 8).tolist() + [0.0])
 
 
 def test_the_model_drawing_reads_its_sizes_from_the_config():

@@ -11,7 +11,8 @@ from PIL import Image
 from pipelines import DiTText2ImagePipeline
 from pipelines.schedulers import DEFAULT_SAMPLER
 from training.data import EmojiDataset
-from training.evaluate import LATENT_GATE_IMAGES_PER_CAPTION, LATENT_GATE_MIN_VS_CEILING, evaluate, grid_array, prompt_grid
+from training.evaluate import (LATENT_GATE_IMAGES_PER_CAPTION, evaluate, grid_array, latent_gate_passes, prompt_grid,
+                               reference_gate)
 
 pytestmark = pytest.mark.slow
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "dit-emoji"
@@ -100,15 +101,11 @@ def latent_gate():
                     guidance=chosen["guidance_scale"])
 
 
-# The shipped latent model's measured values (gate.json, 8 images per prompt) less a margin: a worse
-# export fails. Its issue's gate (names at least the 32-px model's 88.3 %, measured alike) is not met
-# yet, so this guards the level reached, not the target (weights/dit-emoji-64/README.md).
-LATENT_NAME_TOP5_VS_CEILING = LATENT_GATE_MIN_VS_CEILING  # the gate's own floor, 0.90; measured 0.920 after phase 8 at shift 3 (0.922 at shift 1)
-LATENT_PARAPHRASE_TOP5 = 0.67  # measured 0.705 after phase 8 at shift 3 (0.699 at shift 1); the 32-px model's, measured alike: 0.621
-
-
-def test_latent_model_on_the_gate_set(latent_gate):
+def test_latent_model_passes_its_gate(latent_gate):
+    """Its issue's gate, measured afresh from the shipped weights: name top-5 at least the 32-px model's
+    and at least 90 % of ceiling, paraphrase top-5 at least the 32-px model's, both read with 8 images per
+    prompt (the 32-px model's reading: its evaluation/gate_8images.json). Measured here after phase 11:
+    names 88.9 % (93.2 % of ceiling) against 88.3 %, paraphrases 76.6 % against 62.1 %."""
     metrics, images, captions = latent_gate
     assert len(captions) == 64 and torch.isfinite(images).all() and metrics["images_per_caption"] == LATENT_GATE_IMAGES_PER_CAPTION
-    assert metrics["top5_vs_ceiling"] >= LATENT_NAME_TOP5_VS_CEILING, metrics
-    assert metrics["paraphrase_top5"] >= LATENT_PARAPHRASE_TOP5, metrics
+    assert latent_gate_passes(metrics, reference_gate(LATENT_GATE_IMAGES_PER_CAPTION)), metrics
