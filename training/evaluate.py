@@ -98,7 +98,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 def generate(pipe, captions: list[str], images_per_caption: int, steps: int, guidance: float, batch: int = 64,
              guidance_interval: tuple[float, float] | None = None) -> torch.Tensor:
     """(len(captions) * images_per_caption, 3, H, W) in [0, 1]: job j (image k of a caption) uses seed 1000 * k + j."""
-    jobs = [(c, k) for k in range(images_per_caption) for c in captions]
+    jobs = [(c, k) for k in range(images_per_caption) for c in captions]  # the order in_generate_order gives
     out = []
     for i in range(0, len(jobs), batch):
         chunk = jobs[i : i + batch]
@@ -106,6 +106,11 @@ def generate(pipe, captions: list[str], images_per_caption: int, steps: int, gui
         out.append(pipe([c for c, _ in chunk], num_inference_steps=steps, guidance_scale=guidance, generator=gens, output_type="pt",
                         guidance_interval=guidance_interval).images)
     return torch.cat(out)
+
+
+def in_generate_order(captions: list[str], images_per_caption: int) -> list[str]:
+    """Each image's caption, in the order `generate` returns them: image k of every caption, then k + 1."""
+    return [c for _ in range(images_per_caption) for c in captions]
 
 
 JUDGE_SIZE = 32  # the judge reads 32-px images; a 64-px model's images are downsampled first
@@ -143,7 +148,7 @@ def evaluate(pipe, dataset: EmojiDataset, judge_path: Path | str = DEFAULT_JUDGE
 
     def accuracy(prompts: list[str], targets: list[str]) -> tuple[dict[str, float], torch.Tensor]:
         gen = judge_view(generate(pipe, prompts, images_per_caption, steps, guidance, guidance_interval=guidance_interval))
-        labels = torch.tensor([name_idx[t] for _ in range(images_per_caption) for t in targets])
+        labels = torch.tensor([name_idx[t] for t in in_generate_order(targets, images_per_caption)])
         return rank_accuracy(judge, gen, labels, text), gen
 
     acc, gen = accuracy(captions, captions)
@@ -184,10 +189,11 @@ def name_hits(pipe, dataset: EmojiDataset, images_per_caption: int, guidance: fl
     of the gate set would invite training for its emoji."""
     judge = load_judge(judge_path)
     names = sorted(set(dataset.canonical_captions()))
+    name_idx = {n: i for i, n in enumerate(names)}
     captions, _ = caption_sets(dataset, "tune")
     images = judge_view(generate(pipe, captions, images_per_caption, steps, guidance))
-    wanted = [c for _ in range(images_per_caption) for c in captions]  # generate's order: image k of every caption, then k + 1
-    ranks = caption_ranks(judge, images, torch.tensor([names.index(c) for c in wanted]), caption_embeddings(names))
+    wanted = in_generate_order(captions, images_per_caption)
+    ranks = caption_ranks(judge, images, torch.tensor([name_idx[c] for c in wanted]), caption_embeddings(names))
     return {c: sum(int(r < 5) for r, w in zip(ranks.tolist(), wanted) if w == c) for c in captions}
 
 
